@@ -1,0 +1,90 @@
+// swift-tools-version: 6.2
+// VAEGuard: adversarial-defense inference service (Luo & Pfister, arXiv 1812.02891, and beyond).
+//
+// One module per concern; the dependency graph below is the architecture:
+//
+//   C shims (CBLAS, CPNG, CJPEG, CZlib, COpenSSL, CSupport)
+//     └─ Engine (tensor, GEMM, im2col, RNG, BLAS set-up)
+//          └─ NeuralNet (layers, losses, optimisers, model files)
+//               ├─ Datasets (MNIST / CIFAR-10 readers, batching)
+//               ├─ Models (the paper's architectures, model bundles)
+//               └─ Training (trainers, checkpoints, progress)
+//   Imaging (PNG/JPEG codecs, colour conversion, resizing)
+//   Purification (VAE, patch VAE, JPEG purifiers)   ← Models, Imaging
+//   Attacks (FGSM, I-FGSM, PGD, CW, BPDA/EOT)        ← Models, Purification
+//   HTTPServer (HTTP/1.1 on POSIX sockets + Dispatch, optional TLS)
+//   Service (routes, batching, metrics, configuration) ← HTTPServer, Purification
+//   VAEGuardCLI → executable `vaeguard`
+//
+// Benchmarks live in Benchmarks/ and are only added when VAEGUARD_BENCHMARKS is set,
+// so normal builds never pull in package-benchmark.
+
+import PackageDescription
+import class Foundation.ProcessInfo
+
+let swiftSettings: [SwiftSetting] = [
+    .swiftLanguageMode(.v6),
+    .enableUpcomingFeature("ExistentialAny"),
+    .unsafeFlags(["-Ounchecked"], .when(configuration: .release)),
+]
+
+let systemLibraries: [Target] = [
+    .systemLibrary(name: "CBLAS", pkgConfig: "openblas",
+                   providers: [.apt(["libopenblas-dev"])]),
+    .systemLibrary(name: "CPNG", pkgConfig: "libpng16",
+                   providers: [.apt(["libpng-dev"])]),
+    .systemLibrary(name: "CJPEG", pkgConfig: "libturbojpeg",
+                   providers: [.apt(["libturbojpeg0-dev", "libjpeg62-turbo-dev"])]),
+    .systemLibrary(name: "CZlib", pkgConfig: "zlib",
+                   providers: [.apt(["zlib1g-dev"])]),
+    .systemLibrary(name: "COpenSSL", pkgConfig: "openssl",
+                   providers: [.apt(["libssl-dev"])]),
+]
+
+var package = Package(
+    name: "VAEGuard",
+    platforms: [.macOS(.v14)],
+    products: [
+        .executable(name: "vaeguard", targets: ["VAEGuardCLI"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.5.0"),
+        .package(url: "https://github.com/apple/swift-log.git", from: "1.6.0"),
+        .package(url: "https://github.com/apple/swift-metrics.git", from: "2.5.0"),
+        .package(url: "https://github.com/swift-server/swift-prometheus.git", from: "2.1.0"),
+    ],
+    targets: systemLibraries + [
+        // C helpers that Swift cannot express: cpuid, and the setjmp/longjmp error
+        // handling of libpng and libjpeg, kept in C so a corrupt file becomes a status code.
+        .target(name: "CSupport", dependencies: ["CPNG", "CJPEG", "CZlib"]),
+
+        .target(name: "Engine", dependencies: ["CBLAS", "CSupport"], swiftSettings: swiftSettings),
+        .target(name: "NeuralNet", dependencies: ["Engine", "COpenSSL"], swiftSettings: swiftSettings),
+        .target(name: "Datasets", dependencies: ["Engine", "CZlib"], swiftSettings: swiftSettings),
+        .target(name: "Models", dependencies: ["NeuralNet"], swiftSettings: swiftSettings),
+        .target(name: "Training", dependencies: ["NeuralNet", "Datasets", "Models"], swiftSettings: swiftSettings),
+        .executableTarget(name: "VAEGuardCLI", dependencies: [
+            "Engine", "NeuralNet", "Datasets", "Models", "Training",
+            .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            .product(name: "Logging", package: "swift-log"),
+        ], swiftSettings: swiftSettings),
+
+        .testTarget(name: "CLibraryTests", dependencies: ["CBLAS", "CPNG", "CJPEG", "CZlib", "COpenSSL", "CSupport"],
+                    swiftSettings: swiftSettings),
+        .testTarget(name: "EngineTests", dependencies: ["Engine"], swiftSettings: swiftSettings),
+        .testTarget(name: "NeuralNetTests", dependencies: ["NeuralNet"], swiftSettings: swiftSettings),
+    ]
+)
+
+if ProcessInfo.processInfo.environment["VAEGUARD_BENCHMARKS"] != nil {
+    package.dependencies.append(
+        .package(url: "https://github.com/ordo-one/benchmark.git", from: "1.38.0", traits: ["MallocInterposer"]))
+    package.targets.append(
+        .executableTarget(
+            name: "VAEGuardBenchmarks",
+            dependencies: ["Engine", "NeuralNet", "Models", "Imaging", "Purification",
+                           .product(name: "Benchmark", package: "benchmark")],
+            path: "Benchmarks/VAEGuardBenchmarks",
+            swiftSettings: swiftSettings,
+            plugins: [.plugin(name: "BenchmarkPlugin", package: "benchmark")]))
+}

@@ -1,0 +1,38 @@
+import Dispatch
+
+/// Splitting work over the cores with Dispatch.
+public enum Parallel {
+    /// Runs `body(range)` over `0..<count` split into at most `maxChunks` contiguous ranges,
+    /// concurrently. With one chunk it runs inline (no thread hand-off).
+    public static func forEachChunk(count: Int, maxChunks: Int, _ body: (Range<Int>) -> Void) {
+        forEachChunk(count: count, maxChunks: maxChunks) { _, range in body(range) }
+    }
+
+    /// The number of chunks `forEachChunk` will use.
+    public static func chunkCount(count: Int, maxChunks: Int) -> Int { max(1, min(maxChunks, count)) }
+
+    /// Like `forEachChunk(count:maxChunks:_:)`, also passing the chunk's index in
+    /// `0..<chunkCount(count:maxChunks:)` (for per-chunk partial results).
+    public static func forEachChunk(count: Int, maxChunks: Int, _ body: (Int, Range<Int>) -> Void) {
+        let chunks = chunkCount(count: count, maxChunks: maxChunks)
+        if chunks == 1 {
+            if count > 0 { body(0, 0..<count) }
+            return
+        }
+        withoutActuallyEscaping(body) { body in
+            // The chunks write disjoint memory by contract (callers split outputs by range), so
+            // handing the closure to other threads is safe even though the compiler cannot see it.
+            let shared = UncheckedSendable(body)
+            DispatchQueue.concurrentPerform(iterations: chunks) { i in
+                let lo = count * i / chunks, hi = count * (i + 1) / chunks
+                if lo < hi { shared.value(i, lo..<hi) }
+            }
+        }
+    }
+}
+
+/// Wraps a value the caller guarantees is used race-free across threads.
+struct UncheckedSendable<T>: @unchecked Sendable {
+    let value: T
+    init(_ value: T) { self.value = value }
+}

@@ -1,0 +1,116 @@
+import Foundation
+import Engine
+
+/// Batch normalisation over every dimension but the last (channels), for NHWC feature maps
+/// and `[N, features]` vectors alike.
+///
+/// Training: `y = γ · (x - μ_B) / sqrt(σ²_B + ε) + β` with batch statistics, and running
+/// statistics updated as `r ← m·r + (1-m)·batch`. Inference: the running statistics, so the
+/// layer is a fixed per-channel affine map (and its input gradient is `dy · γ / sqrt(r_var + ε)`).
+public final class BatchNorm: Layer {
+    public let channels: Int
+    public let momentum: Float
+    public let epsilon: Float
+    public let gamma: Parameter
+    public let beta: Parameter
+    public let runningMean: Parameter
+    public let runningVariance: Parameter
+
+    public init(channels: Int, momentum: Float = 0.9, epsilon: Float = 1e-3, name: String) {
+        self.channels = channels
+        self.momentum = momentum
+        self.epsilon = epsilon
+        gamma = Parameter(name: "\(name).gamma", value: Tensor(shape: [channels], repeating: 1))
+        beta = Parameter(name: "\(name).beta", value: Tensor(shape: [channels]))
+        runningMean = Parameter(name: "\(name).running_mean", value: Tensor(shape: [channels]))
+        runningVariance = Parameter(name: "\(name).running_var", value: Tensor(shape: [channels], repeating: 1))
+    }
+
+    public var parameters: [Parameter] { [gamma, beta] }
+    public var buffers: [Parameter] { [runningMean, runningVariance] }
+    public var spec: LayerSpec { .batchNorm(channels: channels, momentum: momentum, epsilon: epsilon) }
+
+    public func outputShape(for s: [Int]) throws(NeuralNetError) -> [Int] {
+        guard s.last == channels else {
+            throw .shapeMismatch(what: "batchnorm input channels", expected: [channels], got: [s.last ?? 0])
+        }
+        return s
+    }
+
+    public func forward(_ x: Tensor, context: inout ForwardContext) -> (output: Tensor, cache: LayerCache) {
+        let c = channels
+        let rows = x.count / c
+        var mean = [Float](repeating: 0, count: c)
+        var invStd = [Float](repeating: 0, count: c)
+        if context.training {
+            var sum = [Double](repeating: 0, count: c), sumSq = [Double](repeating: 0, count: c)
+            x.storage.withUnsafeBufferPointer { p in
+                for r in 0..<rows { for j in 0..<c { let v = Double(p[r * c + j]); sum[j] += v; sumSq[j] += v * v } }
+            }
+            for j in 0..<c {
+                let m = sum[j] / Double(rows)
+                let v = max(0, sumSq[j] / Double(rows) - m * m)
+                mean[j] = Float(m)
+                invStd[j] = Float(1 / (v + Double(epsilon)).squareRoot())
+                let unbiased = Float(rows > 1 ? v * Double(rows) / Double(rows - 1) : v)
+                runningMean.value.storage[j] = momentum * runningMean.value.storage[j] + (1 - momentum) * Float(m)
+                runningVariance.value.storage[j] = momentum * runningVariance.value.storage[j] + (1 - momentum) * unbiased
+            }
+        } else {
+            for j in 0..<c {
+                mean[j] = runningMean.value.storage[j]
+                invStd[j] = 1 / (runningVariance.value.storage[j] + epsilon).squareRoot()
+            }
+        }
+        var xhat = x
+        var y = x
+        xhat.storage.withUnsafeMutableBufferPointer { xh in
+            y.storage.withUnsafeMutableBufferPointer { yp in
+                let g = gamma.value.storage, b = beta.value.storage
+                for r in 0..<rows {
+                    for j in 0..<c {
+                        let v = (xh[r * c + j] - mean[j]) * invStd[j]
+                        xh[r * c + j] = v
+                        yp[r * c + j] = g[j] * v + b[j]
+                    }
+                }
+            }
+        }
+        guard context.recordsCache else { return (y, .empty) }
+        let modeFlag: [Int32] = [context.training ? 1 : 0]
+        return (y, LayerCache([xhat, Tensor(shape: [c], storage: invStd)], indices: modeFlag))
+    }
+
+    public func backward(_ dy: Tensor, cache: LayerCache, gradients: GradientStore?) -> Tensor {
+        let c = channels
+        let xhat = cache.tensors[0], invStd = cache.tensors[1].storage
+        let training = cache.indices.first == 1
+        let rows = dy.count / c
+        var sumDy = [Float](repeating: 0, count: c), sumDyXhat = [Float](repeating: 0, count: c)
+        for r in 0..<rows {
+            for j in 0..<c {
+                sumDy[j] += dy.storage[r * c + j]
+                sumDyXhat[j] += dy.storage[r * c + j] * xhat.storage[r * c + j]
+            }
+        }
+        gradients?.accumulate(Tensor(shape: [c], storage: sumDyXhat), for: gamma)
+        gradients?.accumulate(Tensor(shape: [c], storage: sumDy), for: beta)
+        let g = gamma.value.storage
+        var dx = dy
+        let m = Float(rows)
+        dx.storage.withUnsafeMutableBufferPointer { d in
+            for r in 0..<rows {
+                for j in 0..<c {
+                    let i = r * c + j
+                    if training {
+                        // dx = γ·invStd/M · (M·dy - Σdy - x̂·Σ(dy·x̂))
+                        d[i] = g[j] * invStd[j] / m * (m * d[i] - sumDy[j] - xhat.storage[i] * sumDyXhat[j])
+                    } else {
+                        d[i] = d[i] * g[j] * invStd[j]
+                    }
+                }
+            }
+        }
+        return dx
+    }
+}

@@ -1,0 +1,51 @@
+import Engine
+
+/// 2-D convolution, stride 1, "same" zero padding, odd kernel size.
+///
+/// `y[n, i, j, f] = b[f] + Σ_{ky,kx,c} x[n, i+ky-p, j+kx-p, c] · W[ky, kx, c, f]`, p = (k-1)/2.
+/// Shapes: input `[N, H, W, C]`, output `[N, H, W, F]`, weight `[k, k, C, F]` (HWIO, as Keras),
+/// bias `[F]`. Lowered to im2col + one sgemm per block of output pixels.
+public final class Conv2D: Layer {
+    public let inChannels: Int
+    public let outChannels: Int
+    public let kernel: Int
+    public let weight: Parameter
+    public let bias: Parameter
+
+    public init(inChannels: Int, outChannels: Int, kernel: Int, name: String, rng: inout RandomSource) {
+        precondition(kernel % 2 == 1, "same padding needs an odd kernel")
+        self.inChannels = inChannels
+        self.outChannels = outChannels
+        self.kernel = kernel
+        weight = Parameter(name: "\(name).weight", value: Initializers.glorotUniform(
+            shape: [kernel, kernel, inChannels, outChannels],
+            fanIn: kernel * kernel * inChannels, fanOut: kernel * kernel * outChannels, rng: &rng))
+        bias = Parameter(name: "\(name).bias", value: Tensor(shape: [outChannels]))
+    }
+
+    public var parameters: [Parameter] { [weight, bias] }
+    public var spec: LayerSpec { .conv2d(inChannels: inChannels, outChannels: outChannels, kernel: kernel) }
+
+    public func outputShape(for s: [Int]) throws(NeuralNetError) -> [Int] {
+        guard s.count == 3, s[2] == inChannels else {
+            throw .shapeMismatch(what: "conv2d input", expected: [-1, -1, inChannels], got: s)
+        }
+        return [s[0], s[1], outChannels]
+    }
+
+    var weightMatrix: Tensor { weight.value.reshaped([kernel * kernel * inChannels, outChannels]) }
+
+    public func forward(_ x: Tensor, context: inout ForwardContext) -> (output: Tensor, cache: LayerCache) {
+        let y = ConvKernels.forward(x, weight: weightMatrix, bias: bias.value, kernel: kernel, outChannels: outChannels)
+        return (y, context.recordsCache ? LayerCache([x]) : .empty)
+    }
+
+    public func backward(_ dy: Tensor, cache: LayerCache, gradients: GradientStore?) -> Tensor {
+        let x = cache.tensors[0]
+        if let gradients {
+            gradients.accumulate(ConvKernels.backwardWeight(x, dy, kernel: kernel).reshaped(weight.shape), for: weight)
+            gradients.accumulate(dy.sumOverChannels(), for: bias)
+        }
+        return ConvKernels.backwardData(dy, weight: weightMatrix, kernel: kernel, inChannels: inChannels)
+    }
+}

@@ -1,0 +1,45 @@
+import Engine
+
+/// A named, trainable (or buffer) tensor owned by a layer.
+///
+/// A class so the optimiser can update a layer's weights in place. Concurrency contract:
+/// inference only *reads* `value`, from any number of threads; the optimiser and BatchNorm's
+/// running statistics *write* it, and only during training, when no inference runs on the same
+/// model. That contract is why this is `@unchecked Sendable` rather than a lock per read.
+public final class Parameter: @unchecked Sendable {
+    public let name: String
+    public var value: Tensor
+
+    public init(name: String, value: Tensor) {
+        self.name = name
+        self.value = value
+    }
+
+    public var shape: [Int] { value.shape }
+}
+
+/// Per-backward-pass accumulator of parameter gradients, keyed by parameter identity.
+///
+/// Separate from `Parameter` so that concurrent backward passes (attacks computing input
+/// gradients on several threads) never share mutable state; pass `nil` to skip parameter
+/// gradients entirely when only the input gradient is wanted.
+public final class GradientStore: @unchecked Sendable {
+    private var grads: [ObjectIdentifier: Tensor] = [:]
+
+    public init() {}
+
+    /// Adds `grad` into the accumulator of `parameter`.
+    public func accumulate(_ grad: Tensor, for parameter: Parameter) {
+        let key = ObjectIdentifier(parameter)
+        if grads[key] == nil {
+            grads[key] = grad
+        } else {
+            grads[key]!.add(grad)
+        }
+    }
+
+    /// The gradient accumulated for `parameter`, if any.
+    public func gradient(for parameter: Parameter) -> Tensor? { grads[ObjectIdentifier(parameter)] }
+
+    public func reset() { grads.removeAll(keepingCapacity: true) }
+}

@@ -1,0 +1,45 @@
+import Foundation
+import Engine
+import NeuralNet
+
+/// Per-epoch checkpoint: the model files, the optimiser's state and the curve so far.
+struct Checkpoint {
+    let directory: URL
+
+    func save(network: Network, architecture: ModelArchitecture, optimizer: any Optimizer, history: [EpochRecord]) throws {
+        let tmp = directory.appendingPathExtension("tmp")
+        try? FileManager.default.removeItem(at: tmp)
+        try ModelFile.save(network, architecture: architecture, to: tmp)
+        try SafeTensors.encode(optimizer.exportState(network.trainableParameters))
+            .write(to: tmp.appendingPathComponent("optimizer.safetensors"))
+        try JSONEncoder().encode(history).write(to: tmp.appendingPathComponent("history.json"))
+        try? FileManager.default.removeItem(at: directory)
+        try FileManager.default.moveItem(at: tmp, to: directory)   // whole checkpoint replaced at once
+    }
+
+    /// Loads weights and optimiser state into `network`/`optimizer`; returns the curve so far
+    /// (empty when there is no checkpoint, so the run starts from scratch).
+    func restore(network: Network, optimizer: any Optimizer) throws -> [EpochRecord] {
+        let historyURL = directory.appendingPathComponent("history.json")
+        guard FileManager.default.fileExists(atPath: historyURL.path) else { return [] }
+        let files = try FileManager.default.contentsOfDirectory(atPath: directory.path)
+        guard let json = files.first(where: { $0.hasSuffix(".json") && $0 != "history.json" }) else { return [] }
+        let model = try ModelFile.load(directory.appendingPathComponent(json))
+        let tensors = Dictionary(uniqueKeysWithValues: model.network.namedTensors.map { ($0.name, $0.value) })
+        try network.load(tensors)
+        let state = try SafeTensors.decode(Data(contentsOf: directory.appendingPathComponent("optimizer.safetensors"))).tensors
+        optimizer.importState(state, parameters: network.trainableParameters)
+        return try JSONDecoder().decode([EpochRecord].self, from: Data(contentsOf: historyURL))
+    }
+}
+
+/// Writes a training curve as CSV (epoch, train loss, test metric, seconds, images/s).
+enum CurveFile {
+    static func write(_ history: [EpochRecord], to url: URL) throws {
+        var csv = "epoch,train_loss,test_metric,seconds,images_per_second\n"
+        for r in history {
+            csv += String(format: "%d,%.6f,%.6f,%.1f,%.1f\n", r.epoch, r.trainLoss, r.testMetric, r.seconds, r.imagesPerSecond)
+        }
+        try csv.write(to: url, atomically: true, encoding: .utf8)
+    }
+}

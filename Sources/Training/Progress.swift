@@ -1,0 +1,43 @@
+import Foundation
+
+/// A one-line progress bar on standard error: epoch, step, loss, images/s and ETA. Redraws in
+/// place on a terminal; prints a line every `plainInterval` seconds otherwise (logs, CI).
+public final class ProgressBar: @unchecked Sendable {
+    private let total: Int
+    private let label: String
+    private let start = Date()
+    private var lastPrint = Date.distantPast
+    private let isTerminal = isatty(STDERR_FILENO) != 0
+    private let plainInterval: TimeInterval
+
+    public init(total: Int, label: String, plainInterval: TimeInterval = 30) {
+        self.total = total
+        self.label = label
+        self.plainInterval = plainInterval
+    }
+
+    public func update(step: Int, items: Int, extra: String) {
+        let now = Date()
+        let interval = isTerminal ? 0.2 : plainInterval
+        guard now.timeIntervalSince(lastPrint) >= interval || step == total else { return }
+        lastPrint = now
+        let elapsed = now.timeIntervalSince(start)
+        let rate = Double(items) / max(elapsed, 1e-9)
+        let eta = step > 0 ? elapsed / Double(step) * Double(total - step) : 0
+        let width = 24
+        let filled = total > 0 ? width * step / total : width
+        let bar = String(repeating: "█", count: filled) + String(repeating: "·", count: width - filled)
+        let line = String(format: "%@ [%@] %d/%d %@ %.0f img/s ETA %@", label, bar, step, total, extra, rate,
+                          ProgressBar.format(eta))
+        FileHandle.standardError.write(Data(((isTerminal ? "\r\u{1B}[K" : "") + line + (isTerminal ? "" : "\n")).utf8))
+    }
+
+    public func finish() {
+        if isTerminal { FileHandle.standardError.write(Data("\n".utf8)) }
+    }
+
+    static func format(_ seconds: Double) -> String {
+        let s = Int(seconds.rounded())
+        return s >= 3600 ? String(format: "%dh%02dm", s / 3600, (s % 3600) / 60) : String(format: "%dm%02ds", s / 60, s % 60)
+    }
+}

@@ -1,0 +1,55 @@
+import Foundation
+import NeuralNet
+
+/// Everything that defines a training run; recorded in the model card so the exact command
+/// reproduces the weights.
+public struct TrainingOptions: Sendable, Codable {
+    public enum OptimizerKind: String, Sendable, Codable { case adam, sgd }
+    public enum ReconstructionLoss: String, Sendable, Codable { case sse, bce }
+    public enum KLReduction: String, Sendable, Codable { case sum, mean }
+
+    public var epochs = 10
+    public var batchSize = 64
+    public var optimizer = OptimizerKind.adam
+    public var learningRate: Float = 1e-3
+    public var milestones: [Int] = []
+    public var gamma: Float = 0.1
+    public var momentum: Float = 0.9
+    public var weightDecay: Float = 0
+    public var seed: UInt64 = 1
+    public var augment = false
+    /// Use only the first N training / test images (smoke tests); nil = all.
+    public var trainLimit: Int?
+    public var testLimit: Int?
+    // VAE
+    public var reconstructionLoss = ReconstructionLoss.sse
+    public var klWeight: Float = 0.01
+    public var klReduction = KLReduction.sum
+    /// Patch VAEs: patches drawn per epoch (random image, random position).
+    public var patchesPerEpoch = 100_000
+    /// Output
+    public var outputDirectory = "models"
+    public var checkpointDirectory = "checkpoints"
+    public var storeHalfPrecision = false
+
+    public init() {}
+
+    public var schedule: StepSchedule { StepSchedule(baseRate: learningRate, milestones: milestones, gamma: gamma) }
+
+    public func makeOptimizer() -> any Optimizer {
+        switch optimizer {
+        case .adam: Adam(learningRate: learningRate, weightDecay: weightDecay)
+        case .sgd: SGD(learningRate: learningRate, momentum: momentum, weightDecay: weightDecay)
+        }
+    }
+}
+
+/// One line of a training curve.
+public struct EpochRecord: Sendable, Codable {
+    public var epoch: Int
+    public var trainLoss: Double
+    /// Classifier: test accuracy. VAE: test loss.
+    public var testMetric: Double
+    public var seconds: Double
+    public var imagesPerSecond: Double
+}

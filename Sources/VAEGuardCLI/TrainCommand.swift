@@ -1,0 +1,121 @@
+import ArgumentParser
+import Foundation
+import Engine
+import NeuralNet
+import Datasets
+import Models
+import Training
+
+/// `vaeguard train classifier|vae|patch-vae --dataset mnist|cifar10 …`
+struct TrainCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "train",
+        abstract: "Train a classifier, a whole-image VAE or a patch VAE, with checkpoints and --resume.",
+        discussion: """
+        Examples:
+          vaeguard train classifier --dataset mnist --epochs 10
+          vaeguard train vae --dataset cifar10 --epochs 30 --batch-size 64
+          vaeguard train patch-vae --dataset cifar10 --patch 8 --latent 128 --epochs 20
+        """)
+
+    enum What: String, ExpressibleByArgument, CaseIterable {
+        case classifier, vae, patchVAE = "patch-vae"
+    }
+
+    @Argument(help: "What to train: classifier, vae or patch-vae.")
+    var what: What
+
+    @Option(help: "mnist or cifar10.")
+    var dataset: String
+
+    @Option(help: "Datasets root (default: $VAEGUARD_DATASETS, else ../shared/datasets).")
+    var datasets: String?
+
+    @Option var epochs: Int = 10
+    @Option var batchSize: Int = 64
+    @Option(help: "adam or sgd.") var optimizer: String = "adam"
+    @Option var learningRate: Float = 1e-3
+    @Option(help: "Comma-separated epochs at which the learning rate is multiplied by --gamma.") var milestones: String = ""
+    @Option var gamma: Float = 0.1
+    @Option var momentum: Float = 0.9
+    @Option(help: "L2 weight decay on weights (not biases).") var weightDecay: Float = 0
+    @Option var seed: UInt64 = 1
+    @Flag(help: "Random crop (pad 4) and horizontal flip.") var augment = false
+    @Option(help: "Use only the first N training images.") var trainLimit: Int?
+    @Option(help: "Use only the first N test images.") var testLimit: Int?
+    @Option(help: "VAE reconstruction loss: sse or bce.") var reconstruction: String?
+    @Option(help: "VAE KL weight β.") var klWeight: Float = 0.01
+    @Option(help: "KL reduction over latent dimensions: sum or mean.") var klReduction: String?
+    @Option(help: "Latent dimension (VAEs; default from the paper's architecture).") var latent: Int?
+    @Option(help: "Patch size (patch-vae).") var patch: Int = 8
+    @Option(help: "Filter-count divisor for the patch VAE (1 = the paper's 128/64/32).") var width: Int = 1
+    @Option(help: "Patches per epoch (patch-vae).") var patchesPerEpoch: Int = 100_000
+    @Option(help: "Where the final model files go.") var output: String = "models"
+    @Option(help: "Checkpoint directory.") var checkpoints: String = "checkpoints"
+    @Flag(help: "Continue from the last checkpoint.") var resume = false
+    @Flag(help: "Store weights as float16 (compute stays float32).") var half = false
+    @Option(help: "Model version recorded in the architecture file.") var modelVersion: String = "1.0.0"
+    @Option(help: "Engine threads (default: all cores).") var threads: Int?
+
+    func run() throws {
+        guard let kind = DatasetKind(rawValue: dataset) else { throw ValidationError("unknown dataset '\(dataset)' (mnist, cifar10)") }
+        if let threads { ComputeSettings.parallelism = threads }
+        BLASRuntime.setThreadCount(1)
+        var o = TrainingOptions()
+        o.epochs = epochs
+        o.batchSize = batchSize
+        guard let opt = TrainingOptions.OptimizerKind(rawValue: optimizer) else { throw ValidationError("--optimizer: adam or sgd") }
+        o.optimizer = opt
+        o.learningRate = learningRate
+        o.milestones = milestones.split(separator: ",").compactMap { Int($0.trimmingCharacters(in: .whitespaces)) }
+        o.gamma = gamma
+        o.momentum = momentum
+        o.weightDecay = weightDecay
+        o.seed = seed
+        o.augment = augment
+        o.trainLimit = trainLimit
+        o.testLimit = testLimit
+        o.klWeight = klWeight
+        o.patchesPerEpoch = patchesPerEpoch
+        o.outputDirectory = output
+        o.checkpointDirectory = checkpoints
+        o.storeHalfPrecision = half
+        if let reconstruction {
+            guard let r = TrainingOptions.ReconstructionLoss(rawValue: reconstruction) else { throw ValidationError("--reconstruction: sse or bce") }
+            o.reconstructionLoss = r
+        }
+        if let klReduction {
+            guard let r = TrainingOptions.KLReduction(rawValue: klReduction) else { throw ValidationError("--kl-reduction: sum or mean") }
+            o.klReduction = r
+        }
+
+        let root = try DatasetKind.locateRoot(explicit: datasets)
+        let train = try kind.load(root: root, split: .train)
+        let test = try kind.load(root: root, split: .test)
+        print("BLAS kernel: \(BLASRuntime.summary); engine parallelism \(ComputeSettings.parallelism)")
+        print("data: \(train.count) training and \(test.count) test images from \(root.path)")
+        let trainer = Trainer(options: o)
+        var arch: ModelArchitecture
+        switch (what, kind) {
+        case (.classifier, .mnist): arch = PaperArchitectures.mnistClassifier()
+        case (.classifier, .cifar10): arch = PaperArchitectures.cifarClassifier()
+        case (.vae, .mnist): arch = PaperArchitectures.mnistVAE(latent: latent ?? 256)
+        case (.vae, .cifar10): arch = PaperArchitectures.cifarVAE(latent: latent ?? 1024)
+        case (.patchVAE, _):
+            arch = PaperArchitectures.patchVAE(patch: patch, channels: train.channels, latent: latent ?? 128, width: width)
+        }
+        arch.version = modelVersion
+        arch.metadata = ["command": "vaeguard " + CommandLine.arguments.dropFirst().joined(separator: " "),
+                         "dataset": kind.rawValue]
+        let start = Date()
+        switch what {
+        case .classifier:
+            _ = try trainer.trainClassifier(arch, train: train, test: test, resume: resume)
+        case .vae:
+            _ = try trainer.trainVAE(arch, train: train, test: test, patch: nil, resume: resume)
+        case .patchVAE:
+            _ = try trainer.trainVAE(arch, train: train, test: test, patch: patch, resume: resume)
+        }
+        print(String(format: "done in %.0f s", Date().timeIntervalSince(start)))
+    }
+}

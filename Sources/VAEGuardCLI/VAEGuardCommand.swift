@@ -1,0 +1,12 @@
+import ArgumentParser
+
+/// `vaeguard`: the root command.
+struct VAEGuardCommand: AsyncParsableCommand {
+    static let version = "0.1.0"
+
+    static let configuration = CommandConfiguration(
+        commandName: "vaeguard",
+        abstract: "Adversarial-defense inference service: purify images with a VAE, then classify.",
+        version: version,
+        subcommands: [InfoCommand.self, TrainCommand.self])
+}
