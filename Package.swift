@@ -63,8 +63,10 @@ var package = Package(
         .target(name: "Datasets", dependencies: ["Engine", "CZlib"], swiftSettings: swiftSettings),
         .target(name: "Models", dependencies: ["NeuralNet"], swiftSettings: swiftSettings),
         .target(name: "Training", dependencies: ["NeuralNet", "Datasets", "Models"], swiftSettings: swiftSettings),
+        .target(name: "Imaging", dependencies: ["CSupport"], swiftSettings: swiftSettings),
+        .target(name: "Purification", dependencies: ["Models", "Imaging"], swiftSettings: swiftSettings),
         .executableTarget(name: "VAEGuardCLI", dependencies: [
-            "Engine", "NeuralNet", "Datasets", "Models", "Training",
+            "Engine", "NeuralNet", "Datasets", "Models", "Training", "Purification", "Imaging", "CSupport",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
             .product(name: "Logging", package: "swift-log"),
         ], swiftSettings: swiftSettings),
@@ -73,6 +75,8 @@ var package = Package(
                     swiftSettings: swiftSettings),
         .testTarget(name: "EngineTests", dependencies: ["Engine"], swiftSettings: swiftSettings),
         .testTarget(name: "NeuralNetTests", dependencies: ["NeuralNet"], swiftSettings: swiftSettings),
+        .testTarget(name: "ImagingTests", dependencies: ["Imaging"], swiftSettings: swiftSettings),
+        .testTarget(name: "PurificationTests", dependencies: ["Purification"], swiftSettings: swiftSettings),
     ]
 )
 

@@ -49,7 +49,10 @@ for target in "${TARGETS[@]}"; do
     echo "== fuzzing $target for ${SECONDS_PER_TARGET}s"
     log="$dir/fuzz.log"
     set +e
-    (cd "$dir" && ./fuzzer -max_total_time="$SECONDS_PER_TARGET" -timeout=10 -rss_limit_mb=2048 \
+    # -malloc_limit_mb: the harnesses cap images at 65536 pixels, so any single allocation
+    # over 64 MB is a memory-exhaustion bug (this is how the 2 GB tEXt chunk was found).
+    (cd "$dir" && ./fuzzer -max_total_time="$SECONDS_PER_TARGET" -timeout=5 -rss_limit_mb=2048 \
+        -malloc_limit_mb=64 \
         -max_len=65536 -dict="$ROOT/${DICTS[$target]}" -artifact_prefix="$dir/" \
         -print_final_stats=1 corpus "$ROOT/fuzz/$target/seeds") >"$log" 2>&1
     rc=$?
@@ -57,13 +60,15 @@ for target in "${TARGETS[@]}"; do
     execs=$(awk '/stat::number_of_executed_units/ { print $2 }' "$log")
     rate=$(awk '/stat::average_exec_per_sec/ { print $2 }' "$log")
     cov=$(grep -Eo 'cov: [0-9]+' "$log" | tail -1 | awk '{ print $2 }')
+    slowest=$(awk '/stat::slowest_unit_time_sec/ { print $2 }' "$log")
+    rss=$(awk '/stat::peak_rss_mb/ { print $2 }' "$log")
     corpus=$(find "$dir/corpus" -type f | wc -l)
     if [ $rc -ne 0 ]; then
         status=1
         echo "!! $target failed (exit $rc); see $log" >&2
         grep -E "ERROR|SUMMARY|Test unit written" "$log" >&2 || tail -20 "$log" >&2
     fi
-    summary+=("$target: ${execs:-?} execs in ${SECONDS_PER_TARGET}s (${rate:-?}/s), coverage ${cov:-?} edges, corpus $corpus files, exit $rc")
+    summary+=("$target: ${execs:-?} execs in ${SECONDS_PER_TARGET}s (${rate:-?}/s), coverage ${cov:-?} edges, corpus $corpus files, slowest ${slowest:-?}s, peak RSS ${rss:-?} MB, exit $rc")
 done
 
 echo

@@ -33,7 +33,7 @@ public struct LabeledImages: Sendable {
         pixels.withUnsafeBufferPointer { src in
             out.withUnsafeMutableBufferPointer { dst in
                 for (j, i) in indices.enumerated() {
-                    for p in 0..<size { dst[j * size + p] = Float(src[i * size + p]) * (1 / 255) }
+                    for p in 0..<size { dst[j * size + p] = Float(src[i * size + p]) / 255 }
                 }
             }
         }

@@ -15,7 +15,7 @@ enum PatchSampler {
                     for j in 0..<p {
                         for ch in 0..<c {
                             out[((n * p + i) * p + j) * c + ch] =
-                                Float(src[((image * h + y0 + i) * w + x0 + j) * c + ch]) * (1 / 255)
+                                Float(src[((image * h + y0 + i) * w + x0 + j) * c + ch]) / 255
                         }
                     }
                 }

@@ -113,5 +113,9 @@ import Testing
             return
         }
         #expect(message.localizedCaseInsensitiveContains("huffman"), "\(message)")
+        let truncated = decodeError(try Fixture.bytes("corrupt_truncated.jpg"))
+        #expect(truncated == .corrupt(format: .jpeg, message: "damaged or truncated JPEG data: Premature end of JPEG file"))
+        let crc = decodeError(try Fixture.bytes("corrupt_bad_crc.png"))
+        #expect(crc == .corrupt(format: .png, message: "IDAT: CRC error"))
     }
 }

@@ -2,5 +2,6 @@
 #ifndef VAEGUARD_CSUPPORT_H
 #define VAEGUARD_CSUPPORT_H
 #include "vg_cpu.h"
+#include "vg_stdio.h"
 #include "vg_codecs.h"
 #endif

@@ -107,7 +107,8 @@ write_png("interlaced_gray2.png", 0, 2, lambda x, y: (level(x, y, 2),), interlac
 # ---------------------------------------------------------------- corrupt PNGs
 good = open("rgb8.png", "rb").read()
 idat = good.index(b"IDAT")
-bad = bytearray(good); bad[idat + 10] ^= 0x55                  # data changed, CRC kept
+idat_len = struct.unpack(">I", good[idat - 4:idat])[0]
+bad = bytearray(good); bad[idat + 4 + idat_len] ^= 0x55         # IDAT's CRC wrong, data intact
 open("corrupt_bad_crc.png", "wb").write(bytes(bad))
 open("corrupt_truncated.png", "wb").write(good[: idat + 30])   # cut inside IDAT
 # IHDR claims more rows than IDAT holds; CRC recomputed so only the data is wrong.
@@ -166,7 +167,8 @@ tj.tjFree(out); tj.tjDestroy(h)
 
 # ---------------------------------------------------------------- corrupt JPEGs
 good = open("baseline_rgb.jpg", "rb").read()
-open("corrupt_truncated.jpg", "wb").write(good[: len(good) * 6 // 10])
+sos = good.index(b"\xff\xda")
+open("corrupt_truncated.jpg", "wb").write(good[: (sos + len(good)) // 2])   # cut inside the scan
 dht = good.index(b"\xff\xc4")
 bad = bytearray(good); bad[dht + 5:dht + 21] = b"\xff" * 16    # code counts sum > 256
 open("corrupt_bad_huffman.jpg", "wb").write(bytes(bad))

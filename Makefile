@@ -1,0 +1,34 @@
+# VAEGuard: the two Quick start commands, and the rest of the project's jobs.
+#   make serve   install missing system packages, build release, serve on the embedded models
+#   make test    install missing system packages, run the whole test suite
+SWIFT ?= swift
+HOST ?= 0.0.0.0
+PORT ?= 8080
+CONFIG ?= config/vaeguard.json
+
+.PHONY: serve test build deps test-deps info train bench clean
+
+deps:
+	scripts/install-deps.sh
+
+test-deps:
+	scripts/install-deps.sh --test
+
+build: deps
+	$(SWIFT) build -c release --product vaeguard
+
+serve: build
+	.build/release/vaeguard serve --host $(HOST) --port $(PORT) --config $(CONFIG)
+
+test: test-deps
+	$(SWIFT) build --build-tests
+	$(SWIFT) test --skip-build
+
+info: build
+	.build/release/vaeguard info
+
+train: build
+	scripts/train-models.sh
+
+clean:
+	rm -rf .build

@@ -1,0 +1,112 @@
+import Foundation
+import Engine
+import NeuralNet
+
+/// A classifier with the purifiers that defend it: the unit the service, the CLI and the
+/// evaluation all use. Immutable and thread-safe.
+public final class DefendedModel: Sendable {
+    public let name: String
+    public let version: String
+    public let labels: [String]
+    public let classifier: Sequential
+    public let vae: VariationalAutoencoder?
+    public let patchVAE: VariationalAutoencoder?
+    /// Reconstruction-error score above which an input is flagged as suspected adversarial.
+    public let threshold: Float
+
+    public init(name: String, version: String, labels: [String], classifier: Sequential, vae: VariationalAutoencoder?,
+                patchVAE: VariationalAutoencoder?, threshold: Float) {
+        self.name = name
+        self.version = version
+        self.labels = labels
+        self.classifier = classifier
+        self.vae = vae
+        self.patchVAE = patchVAE
+        self.threshold = threshold
+    }
+
+    /// `[H, W, C]` the classifier takes.
+    public var inputShape: [Int] { classifier.inputShape }
+
+    public var availablePurifiers: [PurifierKind] {
+        [.none, .jpeg] + (vae != nil ? [.vae] : []) + (patchVAE != nil ? [.patchVAE] : [])
+    }
+
+    /// The purifier `options` asks for.
+    public func purifier(for options: DefenseOptions) throws(PurificationError) -> any Purifier {
+        try options.validate()
+        switch options.purifier {
+        case .none: return IdentityPurifier()
+        case .jpeg: return try JPEGPurifier(quality: options.jpegQuality)
+        case .vae:
+            guard let vae else { throw .unavailable("model '\(name)' has no whole-image VAE") }
+            return VAEPurifier(vae: vae, sampling: options.sampling)
+        case .patchVAE:
+            guard let patchVAE else { throw .unavailable("model '\(name)' has no patch VAE") }
+            return try PatchVAEPurifier(vae: patchVAE, stride: options.patchStride, sampling: options.sampling)
+        }
+    }
+
+    /// Purifies `images` (averaging K samples) and scores each image by its reconstruction
+    /// error, the mean squared difference between input and purified image.
+    public func purify(_ images: Tensor, options: DefenseOptions, rng: inout RandomSource) throws(PurificationError)
+        -> (images: Tensor, scores: [Float]) {
+        let purifier = try purifier(for: options)
+        var mean = try purifier.purify(images, rng: &rng)
+        if options.samples > 1 {
+            for _ in 1..<options.samples { mean.add(try purifier.purify(images, rng: &rng)) }
+            mean.scale(by: 1 / Float(options.samples))
+        }
+        return (mean, Self.reconstructionErrors(images, mean))
+    }
+
+    /// One classified image.
+    public struct Result: Sendable {
+        public var probabilities: [Float]
+        public var purified: Tensor
+        public var reconstructionError: Float
+        public var suspectedAdversarial: Bool
+    }
+
+    /// Purifies and classifies a batch `[N, H, W, C]` of classifier-sized images.
+    public func classify(_ images: Tensor, options: DefenseOptions, rng: inout RandomSource) throws(PurificationError) -> [Result] {
+        guard Array(images.shape.dropFirst()) == inputShape else {
+            throw .shapeMismatch(expected: inputShape, got: Array(images.shape.dropFirst()))
+        }
+        var context = ForwardContext.inference(seed: 0)
+        let purifier = try purifier(for: options)
+        var probabilities: Tensor
+        var purified: Tensor
+        if options.ensemble == .probabilities && options.samples > 1 {
+            purified = try purifier.purify(images, rng: &rng)
+            probabilities = Softmax.apply(classifier(purified, context: &context))
+            for _ in 1..<options.samples {
+                let sample = try purifier.purify(images, rng: &rng)
+                probabilities.add(Softmax.apply(classifier(sample, context: &context)))
+                purified.add(sample)
+            }
+            probabilities.scale(by: 1 / Float(options.samples))
+            purified.scale(by: 1 / Float(options.samples))
+        } else {
+            purified = try purify(images, options: options, rng: &rng).images
+            probabilities = Softmax.apply(classifier(purified, context: &context))
+        }
+        let scores = Self.reconstructionErrors(images, purified)
+        let classes = probabilities.itemCount, size = images.itemCount
+        return (0..<images.batchSize).map { b in
+            Result(probabilities: Array(probabilities.storage[(b * classes)..<((b + 1) * classes)]),
+                   purified: Tensor(shape: inputShape, storage: Array(purified.storage[(b * size)..<((b + 1) * size)])),
+                   reconstructionError: scores[b], suspectedAdversarial: scores[b] > threshold)
+        }
+    }
+
+    /// Per-image mean squared difference.
+    public static func reconstructionErrors(_ a: Tensor, _ b: Tensor) -> [Float] {
+        let size = a.itemCount
+        return (0..<a.batchSize).map { n in
+            var s: Float = 0
+            for i in (n * size)..<((n + 1) * size) { let d = a.storage[i] - b.storage[i]; s += d * d }
+            return s / Float(size)
+        }
+    }
+}

@@ -1,0 +1,34 @@
+#!/usr/bin/env bash
+# Trains every shipped model with the exact commands recorded in docs/MODELS.md.
+# Long (hours on 2 cores): run in the background; each step checkpoints every epoch and
+# resumes where it stopped (`--resume`), so the script can be stopped and restarted.
+#
+#   scripts/train-models.sh [step...]     steps: mnist-classifier mnist-vae cifar10-classifier
+#                                                cifar10-vae patch-vae-gray-8 patch-vae-rgb-8
+set -euo pipefail
+cd "$(dirname "$0")/.."
+VG=${VAEGUARD_BIN:-.build/release/vaeguard}
+# Run from a private copy so a rebuild during training cannot replace the running binary.
+BIN=$(mktemp /tmp/vaeguard-train.XXXXXX); cp "$VG" "$BIN"; trap 'rm -f "$BIN"' EXIT
+mkdir -p runs
+
+run() {
+  local name=$1; shift
+  echo "== $name: vaeguard $*" | tee -a "runs/$name.log"
+  "$BIN" "$@" --resume >>"runs/$name.log" 2>&1
+}
+
+steps=("$@")
+[ ${#steps[@]} -eq 0 ] && steps=(mnist-classifier mnist-vae cifar10-classifier cifar10-vae patch-vae-gray-8 patch-vae-rgb-8)
+for step in "${steps[@]}"; do
+  case $step in
+    mnist-classifier)   run $step train classifier --dataset mnist --epochs 12 --milestones 8 ;;
+    mnist-vae)          run $step train vae --dataset mnist --epochs 20 ;;
+    cifar10-classifier) run $step train classifier --dataset cifar10 --epochs 35 --batch-size 128 --augment \
+                          --weight-decay 1e-4 --milestones 22,30 ;;
+    cifar10-vae)        run $step train vae --dataset cifar10 --epochs 20 ;;
+    patch-vae-gray-8)   run $step train patch-vae --dataset mnist --patch 8 --latent 64 --width 2 --epochs 10 ;;
+    patch-vae-rgb-8)    run $step train patch-vae --dataset cifar10 --patch 8 --latent 128 --width 2 --epochs 10 ;;
+    *) echo "unknown step $step" >&2; exit 2 ;;
+  esac
+done
