@@ -65,8 +65,19 @@ var package = Package(
         .target(name: "Training", dependencies: ["NeuralNet", "Datasets", "Models"], swiftSettings: swiftSettings),
         .target(name: "Imaging", dependencies: ["CSupport"], swiftSettings: swiftSettings),
         .target(name: "Purification", dependencies: ["Models", "Imaging"], swiftSettings: swiftSettings),
+        .target(name: "Attacks", dependencies: ["Models", "Purification", "Datasets"], swiftSettings: swiftSettings),
+        .target(name: "HTTPServer", dependencies: [
+            "COpenSSL",
+            .product(name: "Logging", package: "swift-log"),
+        ], swiftSettings: swiftSettings),
+        .target(name: "Service", dependencies: [
+            "HTTPServer", "Purification",
+            .product(name: "Logging", package: "swift-log"),
+            .product(name: "Metrics", package: "swift-metrics"),
+            .product(name: "Prometheus", package: "swift-prometheus"),
+        ], swiftSettings: swiftSettings),
         .executableTarget(name: "VAEGuardCLI", dependencies: [
-            "Engine", "NeuralNet", "Datasets", "Models", "Training", "Purification", "Imaging", "CSupport",
+            "Engine", "NeuralNet", "Datasets", "Models", "Training", "Purification", "Imaging", "Service", "CSupport", "Attacks",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
             .product(name: "Logging", package: "swift-log"),
         ], swiftSettings: swiftSettings),
@@ -75,8 +86,11 @@ var package = Package(
                     swiftSettings: swiftSettings),
         .testTarget(name: "EngineTests", dependencies: ["Engine"], swiftSettings: swiftSettings),
         .testTarget(name: "NeuralNetTests", dependencies: ["NeuralNet"], swiftSettings: swiftSettings),
-        .testTarget(name: "ImagingTests", dependencies: ["Imaging"], swiftSettings: swiftSettings),
+        .testTarget(name: "ImagingTests", dependencies: ["Imaging"], exclude: ["Fixtures"], swiftSettings: swiftSettings),
         .testTarget(name: "PurificationTests", dependencies: ["Purification"], swiftSettings: swiftSettings),
+        .testTarget(name: "HTTPServerTests", dependencies: ["HTTPServer"], swiftSettings: swiftSettings),
+        .testTarget(name: "ServiceTests", dependencies: ["Service"], exclude: ["Fixtures"], swiftSettings: swiftSettings),
+        .testTarget(name: "AttacksTests", dependencies: ["Attacks"], swiftSettings: swiftSettings),
     ]
 )
 

@@ -18,6 +18,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <zlib.h>
 
 /// Largest allocation libpng may make for one chunk (decompressed iCCP/zTXt/iTXt included).
 #define VG_PNG_CHUNK_MALLOC_MAX (8u * 1024u * 1024u)
@@ -157,6 +158,59 @@ static vg_status vg_png_check_header(const uint8_t *data, size_t len, uint64_t m
     return VG_OK;
 }
 
+/// Guards against zlib bombs hidden after the image data. Once the last row is decoded,
+/// png_read_row keeps inflating the rest of the IDAT stream (to look for its end), so a 1x1
+/// image followed by 200 KB of compressed zeros costs 200 MB of inflate, ~0.5 s of CPU per
+/// 200 KB uploaded. Before decoding, this inflates the IDAT payloads into a 32 KB scratch
+/// buffer and refuses the file once the output exceeds the size the IHDR implies (plus 64 KB
+/// of slack for sloppy encoders). It stops quietly at any zlib error: libpng reports those.
+/// Cost: one extra inflate of the image, bounded by the image size.
+static vg_status vg_png_check_idat_size(const uint8_t *data, size_t len, const vg_image_info *info,
+                                        char *errbuf, size_t errlen) {
+    static const int samples_for_color[7] = {1, 0, 3, 1, 2, 0, 4};
+    int color = info->source_color, depth = info->source_bit_depth;
+    if (color < 0 || color > 6 || samples_for_color[color] == 0 || depth < 1 || depth > 16)
+        return VG_OK;   // libpng rejects the IHDR itself
+    uint64_t w = info->width, h = info->height;
+    uint64_t rowbytes = (w * (uint64_t)samples_for_color[color] * (uint64_t)depth + 7) / 8;
+    // Adam7 adds at most ~2 filter bytes and 1 rounding byte per sub-image row (< 15/8 h rows).
+    uint64_t expected = h * (1 + rowbytes) + (info->interlaced ? 4 * h + 16 : 0);
+    uint64_t limit = expected + 65536;
+
+    z_stream zs;
+    memset(&zs, 0, sizeof zs);
+    if (inflateInit(&zs) != Z_OK) return VG_OK;
+    uint8_t scratch[32768];
+    uint64_t produced = 0;
+    int ended = 0, failed = 0;
+    for (size_t pos = 8; !ended && !failed && len - pos >= 12;) {
+        uint32_t n = vg_be32(data + pos);
+        if (memcmp(data + pos + 4, "IEND", 4) == 0) break;
+        if (memcmp(data + pos + 4, "IDAT", 4) == 0) {
+            zs.next_in = (Bytef *)(uintptr_t)(data + pos + 8);
+            zs.avail_in = n;
+            while (zs.avail_in > 0) {
+                zs.next_out = scratch;
+                zs.avail_out = sizeof scratch;
+                int ret = inflate(&zs, Z_NO_FLUSH);
+                produced += sizeof scratch - zs.avail_out;
+                if (produced > limit) {
+                    inflateEnd(&zs);
+                    vg_set_error(errbuf, errlen,
+                                 "IDAT: compressed data expands beyond the %llu bytes the header "
+                                 "implies (zlib bomb)", (unsigned long long)expected);
+                    return VG_CORRUPT;
+                }
+                if (ret == Z_STREAM_END) { ended = 1; break; }
+                if (ret != Z_OK) { failed = 1; break; }
+            }
+        }
+        pos += 12 + (size_t)n;   // lengths were validated by vg_png_check_header
+    }
+    inflateEnd(&zs);
+    return VG_OK;
+}
+
 /// Shared body of probe (out == NULL: stop after png_read_update_info) and decode.
 static vg_status vg_png_read(const uint8_t *data, size_t len, uint64_t max_pixels,
                              uint8_t *out, size_t out_len, vg_image_info *info,
@@ -168,6 +222,8 @@ static vg_status vg_png_read(const uint8_t *data, size_t len, uint64_t max_pixel
     }
     vg_status st = vg_png_check_header(data, len, max_pixels, info, errbuf, errlen);
     if (st != VG_OK) return st;
+    if (out != NULL && (st = vg_png_check_idat_size(data, len, info, errbuf, errlen)) != VG_OK)
+        return st;
 
     vg_png_ctx ctx = {0};
     ctx.data = data;

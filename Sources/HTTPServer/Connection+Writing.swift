@@ -143,6 +143,8 @@ extension Connection {
     /// Marks the current response complete and moves on to the next request or closes.
     func finishResponse(close: Bool) {
         busy = false
+        // A failed write may already have closed the connection; never resurrect it.
+        guard lifecycle == .open else { return }
         phase = parser.phase
         phaseStart = Self.now()
         if close {
@@ -157,6 +159,7 @@ extension Connection {
 
     /// Writes as much of `out` as the socket takes; arms the write source for the rest.
     func flush() {
+        guard lifecycle != .closed else { return }
         while outOffset < out.count {
             let result = out.withUnsafeBytes { raw -> Socket.IOResult in
                 let pending = UnsafeRawBufferPointer(rebasing: raw[outOffset...])

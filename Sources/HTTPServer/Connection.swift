@@ -53,6 +53,7 @@ final class Connection: @unchecked Sendable {
     var readSuspended = false
     var writeSuspended = true
     var liveSources = 0
+    var descriptorReleased = false
     var lifecycle = Lifecycle.open
     var peerClosed = false
     var continuePending = false
@@ -215,7 +216,7 @@ final class Connection: @unchecked Sendable {
         if tls != nil { loop.queue.async { [self] in onReadable() } }
     }
 
-    private func notePhase(_ now: UInt64) {
+    func notePhase(_ now: UInt64) {
         let current = parser.phase
         if current != phase {
             phase = current
@@ -233,6 +234,7 @@ final class Connection: @unchecked Sendable {
                 continuePending = false
                 out += ResponseEncoder.continueResponse
                 flush()
+                guard lifecycle == .open else { return }
             }
             if peerClosed || (draining && parser.phase == .idle) {
                 if outOffset == out.count { closeNow() } else { lifecycle = .closingAfterFlush }
@@ -291,7 +293,7 @@ final class Connection: @unchecked Sendable {
     /// keep draining input for `lingerTimeout`, so unread request bytes do not make the
     /// kernel answer with RST and destroy the response before the client reads it.
     func beginClose() {
-        guard lifecycle != .closed else { return }
+        guard lifecycle == .open || lifecycle == .closingAfterFlush else { return }
         if peerClosed {
             closeNow()
             return
@@ -334,7 +336,11 @@ final class Connection: @unchecked Sendable {
         lock.unlock()
     }
 
+    /// Closes the descriptor exactly once: a second close could hit a number the kernel
+    /// has already handed to another connection.
     private func releaseDescriptor() {
+        guard !descriptorReleased else { return }
+        descriptorReleased = true
         tls = nil
         socket.close()
     }
@@ -354,44 +360,6 @@ final class Connection: @unchecked Sendable {
         lock.lock()
         closeNow()
         lock.unlock()
-    }
-
-    // MARK: - Timeouts
-
-    /// Called periodically by the server's sweeper.
-    func checkTimeouts(now: UInt64) {
-        lock.lock()
-        defer { lock.unlock() }
-        switch lifecycle {
-        case .closed:
-            return
-        case .lingering(let deadline):
-            if now >= deadline { closeNow() }
-        case .closingAfterFlush:
-            if now &- lastWriteProgress > config.writeTimeout.nanoseconds { closeNow() }
-        case .open:
-            if outOffset < out.count {
-                if now &- lastWriteProgress > config.writeTimeout.nanoseconds { closeNow() }
-                return
-            }
-            guard !busy && backlog.isEmpty else { return }
-            notePhase(now)
-            let elapsed = now &- phaseStart
-            switch phase {
-            case .idle:
-                if elapsed > config.idleTimeout.nanoseconds { closeNow() }
-            case .head:
-                if elapsed > config.headerTimeout.nanoseconds {
-                    busy = true
-                    respondToFailure(HTTPError(.requestTimeout, "timed out waiting for the request header section"))
-                }
-            case .body:
-                if elapsed > config.bodyTimeout.nanoseconds {
-                    busy = true
-                    respondToFailure(HTTPError(.requestTimeout, "timed out waiting for the request body"))
-                }
-            }
-        }
     }
 }
 

@@ -1,50 +1,145 @@
 import Dispatch
+import Foundation
 #if canImport(Glibc)
 import Glibc
 #elseif canImport(Darwin)
 import Darwin
 #endif
 
-// MARK: - Signal handling
+// MARK: - Installing handlers
 
-/// Keeps the signal sources alive; `cancel()` removes them.
+/// Registered signal callbacks; `cancel()` unregisters them. The server also keeps a
+/// reference, so discarding the returned value is fine.
 public final class SignalHandlers: @unchecked Sendable {
-    private let sources: [any DispatchSourceSignal]
+    private let tokens: [UInt64]
 
-    init(sources: [any DispatchSourceSignal]) { self.sources = sources }
+    init(tokens: [UInt64]) { self.tokens = tokens }
 
-    public func cancel() { sources.forEach { $0.cancel() } }
+    public func cancel() { tokens.forEach { SignalRouter.shared.unregister($0) } }
 }
 
 extension HTTPServer {
 
-    /// Turns SIGTERM/SIGINT into a graceful shutdown.
+    /// Turns SIGTERM/SIGINT into a graceful shutdown: `onSignal` runs first (flip a
+    /// readiness probe, log), then the server starts draining and shuts down with
+    /// `gracePeriod` to finish in-flight requests.
     ///
-    /// Uses dispatch signal sources (not `signal(2)` handlers) so the work runs on a normal
-    /// queue where taking locks and starting tasks is allowed.
-    /// `onSignal` runs first, e.g. to flip a readiness probe or log.
+    /// Signals are received with dispatch signal sources, so the work runs on a normal
+    /// queue where taking locks and starting tasks is allowed (see `SignalRouter` for
+    /// the Linux specifics).
     @discardableResult
     public func installSignalHandlers(signals: [Int32] = [SIGTERM, SIGINT], gracePeriod: Duration = .seconds(10),
                                       onSignal: (@Sendable (Int32) -> Void)? = nil) -> SignalHandlers {
-        let sources = signals.map { signo -> any DispatchSourceSignal in
-            #if canImport(Darwin)
-            // kqueue delivers signals alongside (and below) sigaction, so ignore the default
-            // action. On Linux libdispatch reads a signalfd and installs its own handler;
-            // SIG_IGN there would make the kernel discard the signal before it is read.
-            signal(signo, SIG_IGN)
-            #endif
-            let source = DispatchSource.makeSignalSource(signal: signo, queue: .global())
-            source.setEventHandler { [self] in
+        let tokens = signals.map { signo in
+            SignalRouter.shared.register(signo) { [self] signo in
                 logger.notice("received signal; shutting down", metadata: ["signal": "\(signo)"])
                 onSignal?(signo)
                 beginDraining()
                 Task { await self.shutdown(gracePeriod: gracePeriod) }
             }
-            source.resume()
-            return source
         }
-        let handlers = SignalHandlers(sources: sources)
+        let handlers = SignalHandlers(tokens: tokens)
         retainSignalHandlers(handlers)
         return handlers
     }
 }
+
+// MARK: - SignalRouter
+
+/// Process-wide fan-out of signals to registered callbacks.
+///
+/// On Linux, libdispatch reads signals from a `signalfd`, which only sees a signal that
+/// every thread blocks; dispatch's own threads do, but threads started by Foundation
+/// (`Process`, `Thread`) do not, and the kernel delivers the signal to one of those,
+/// where the default action would kill the process. So on Linux a `sigaction` handler
+/// is installed too: it writes the signal number to a pipe (async-signal-safe) that a
+/// dispatch read source drains. Each signal is seen by exactly one of the two paths.
+final class SignalRouter: @unchecked Sendable {
+    static let shared = SignalRouter()
+
+    private let lock = NSLock()
+    private let queue = DispatchQueue(label: "vaeguard.http.signals")
+    private var callbacks: [Int32: [UInt64: @Sendable (Int32) -> Void]] = [:]
+    private var nextToken: UInt64 = 0
+    private var installed: Set<Int32> = []
+    private var sources: [any DispatchSourceProtocol] = []
+
+    func register(_ signo: Int32, _ callback: @escaping @Sendable (Int32) -> Void) -> UInt64 {
+        lock.lock()
+        defer { lock.unlock() }
+        nextToken += 1
+        callbacks[signo, default: [:]][nextToken] = callback
+        if installed.insert(signo).inserted { install(signo) }
+        return nextToken
+    }
+
+    func unregister(_ token: UInt64) {
+        lock.lock()
+        for signo in callbacks.keys { callbacks[signo]?[token] = nil }
+        lock.unlock()
+    }
+
+    private func deliver(_ signo: Int32) {
+        lock.lock()
+        let targets = Array((callbacks[signo] ?? [:]).values)
+        lock.unlock()
+        targets.forEach { $0(signo) }
+    }
+
+    /// Called with `lock` held.
+    private func install(_ signo: Int32) {
+        let source = DispatchSource.makeSignalSource(signal: signo, queue: queue)
+        source.setEventHandler { [self] in deliver(signo) }
+        source.resume()
+        sources.append(source)
+        #if os(Linux)
+        installPipeIfNeeded()
+        var action = sigaction()
+        action.__sigaction_handler.sa_handler = forwardSignalToPipe
+        action.sa_flags = SA_RESTART
+        sigemptyset(&action.sa_mask)
+        sigaction(signo, &action, nil)
+        #else
+        // kqueue's EVFILT_SIGNAL sees signals even when ignored; ignoring stops the default action.
+        signal(signo, SIG_IGN)
+        #endif
+    }
+
+    #if os(Linux)
+    private func installPipeIfNeeded() {
+        guard signalPipeWriteEnd < 0 else { return }
+        var fds: [Int32] = [-1, -1]
+        guard pipe(&fds) == 0 else { return }
+        for fd in fds {
+            _ = fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK)
+            _ = fcntl(fd, F_SETFD, FD_CLOEXEC)
+        }
+        let readEnd = fds[0]
+        let source = DispatchSource.makeReadSource(fileDescriptor: readEnd, queue: queue)
+        source.setEventHandler { [self] in
+            var bytes = [UInt8](repeating: 0, count: 64)
+            while true {
+                let n = read(readEnd, &bytes, bytes.count)
+                guard n > 0 else { break }
+                bytes[0..<n].forEach { deliver(Int32($0)) }
+            }
+        }
+        source.resume()
+        sources.append(source)
+        signalPipeWriteEnd = fds[1]
+    }
+    #endif
+}
+
+#if os(Linux)
+/// Write end of the signal pipe; set once, before any handler that reads it is installed.
+nonisolated(unsafe) private var signalPipeWriteEnd: Int32 = -1
+
+/// The `sigaction` handler: only async-signal-safe calls (`write`), errno preserved.
+private func forwardSignalToPipe(_ signo: Int32) {
+    let savedErrno = errno
+    var byte = UInt8(truncatingIfNeeded: signo)
+    _ = write(signalPipeWriteEnd, &byte, 1)
+    errno = savedErrno
+}
+#endif

@@ -34,7 +34,7 @@ public final class HTTPServer: @unchecked Sendable {
     private let chain: MiddlewareChain
     private let loops: [IOLoop]
     private let acceptQueue = DispatchQueue(label: "vaeguard.http.accept")
-    private let lock = NSLock()
+    let lock = NSLock()
 
     enum Responder: Sendable {
         case router(Router)
@@ -45,20 +45,20 @@ public final class HTTPServer: @unchecked Sendable {
 
     // MARK: State (guarded by `lock`)
 
-    private var state = State.idle
-    private var listener: Socket?
-    private var acceptSource: (any DispatchSourceRead)?
-    private var sweeper: (any DispatchSourceTimer)?
+    var state = State.idle
+    var listener: Socket?
+    var acceptSource: (any DispatchSourceRead)?
+    var sweeper: (any DispatchSourceTimer)?
     private var tlsContext: TLSContext?
-    private var connections: [Int: Connection] = [:]
+    var connections: [Int: Connection] = [:]
     private var activeCount = 0
     private var rejectingCount = 0
     private var nextConnectionID = 0
     private var boundPort: UInt16 = 0
     private var draining = false
     private var drainingObservers: [@Sendable () -> Void] = []
-    private var allClosedWaiters: [CheckedContinuation<Void, Never>] = []
-    private var stoppedWaiters: [CheckedContinuation<Void, Never>] = []
+    var allClosedWaiters: [CheckedContinuation<Void, Never>] = []
+    var stoppedWaiters: [CheckedContinuation<Void, Never>] = []
     private var signalHandlers: [SignalHandlers] = []
 
     // MARK: - Init
@@ -165,115 +165,7 @@ public final class HTTPServer: @unchecked Sendable {
         if already { observer() }
     }
 
-    // MARK: - Shutdown
-
-    /// Graceful shutdown: stops accepting, closes idle keep-alive connections, lets
-    /// in-flight requests finish (their responses carry `Connection: close`) until
-    /// `deadline`, force-closes whatever is left, then returns.
-    public func shutdown(deadline: ContinuousClock.Instant) async {
-        beginDraining()
-        guard let open = stopAccepting() else {
-            await waitUntilStopped()
-            return
-        }
-        logger.notice("shutting down", metadata: ["open_connections": "\(open.count)"])
-        for connection in open { connection.beginDrain() }
-
-        await withTaskGroup(of: Void.self) { group in
-            group.addTask { await self.waitForAllConnectionsClosed() }
-            group.addTask { try? await Task.sleep(until: deadline, clock: .continuous) }
-            await group.next()
-            // Whatever is still open missed the deadline.
-            let remaining = openConnections()
-            if !remaining.isEmpty {
-                logger.warning("shutdown deadline reached; closing connections",
-                               metadata: ["count": "\(remaining.count)"])
-            }
-            for connection in remaining { connection.forceClose() }
-            group.cancelAll()
-        }
-        markStopped()
-        logger.notice("stopped")
-    }
-
-    /// Moves to `stopping` and closes the listener. Returns the open connections, or
-    /// `nil` when another shutdown is already under way (or done).
-    private func stopAccepting() -> [Connection]? {
-        lock.lock()
-        defer { lock.unlock() }
-        switch state {
-        case .idle:
-            state = .stopped
-            return []
-        case .running:
-            state = .stopping
-            acceptSource?.cancel()
-            acceptSource = nil
-            listener = nil
-            return Array(connections.values)
-        case .stopping, .stopped:
-            return nil
-        }
-    }
-
-    private func openConnections() -> [Connection] {
-        lock.lock()
-        defer { lock.unlock() }
-        return Array(connections.values)
-    }
-
-    private func markStopped() {
-        lock.lock()
-        sweeper?.cancel()
-        sweeper = nil
-        state = .stopped
-        let waiters = stoppedWaiters
-        stoppedWaiters.removeAll()
-        lock.unlock()
-        waiters.forEach { $0.resume() }
-    }
-
-    /// `shutdown(deadline:)` with a grace period from now.
-    public func shutdown(gracePeriod: Duration = .seconds(10)) async {
-        await shutdown(deadline: .now + gracePeriod)
-    }
-
-    /// Suspends until `shutdown` has completed.
-    public func waitUntilStopped() async {
-        await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
-            addStoppedWaiter(continuation)
-        }
-    }
-
-    private func addStoppedWaiter(_ continuation: CheckedContinuation<Void, Never>) {
-        lock.lock()
-        if state == .stopped {
-            lock.unlock()
-            continuation.resume()
-        } else {
-            stoppedWaiters.append(continuation)
-            lock.unlock()
-        }
-    }
-
-    private func waitForAllConnectionsClosed() async {
-        await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
-            addAllClosedWaiter(continuation)
-        }
-    }
-
-    private func addAllClosedWaiter(_ continuation: CheckedContinuation<Void, Never>) {
-        lock.lock()
-        if connections.isEmpty {
-            lock.unlock()
-            continuation.resume()
-        } else {
-            allClosedWaiters.append(continuation)
-            lock.unlock()
-        }
-    }
-
-    /// Dispatch sources are released, and stop firing, when the last reference goes.
+    /// Keeps signal registrations for the server's lifetime.
     func retainSignalHandlers(_ handlers: SignalHandlers) {
         lock.lock()
         signalHandlers.append(handlers)
@@ -395,8 +287,7 @@ public final class HTTPServer: @unchecked Sendable {
         lock.lock()
         let snapshot = Array(connections.values)
         lock.unlock()
-        let now = Connection.now()
-        for connection in snapshot { connection.checkTimeouts(now: now) }
+        for connection in snapshot { connection.checkTimeouts() }
     }
 
     // MARK: - Responding

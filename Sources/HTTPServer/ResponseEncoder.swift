@@ -19,8 +19,8 @@ enum ResponseEncoder {
         case none
     }
 
-    private static let ownedHeaders: Set<String> = [
-        "content-length", "transfer-encoding", "connection", "date", "x-request-id", "keep-alive",
+    private static let ownedHeaders = [
+        "Content-Length", "Transfer-Encoding", "Connection", "Date", "X-Request-Id", "Keep-Alive",
     ]
 
     static func head(status: HTTPStatus, headers: HTTPHeaders, framing: Framing, keepAlive: Bool,
@@ -32,7 +32,7 @@ enum ResponseEncoder {
         out.append(.space)
         out += sanitizedReason(status.reasonPhrase).utf8
         out += crlf
-        for field in headers where isSafe(field) && !ownedHeaders.contains(field.name.lowercased()) {
+        for field in headers where isSafe(field) && !isOwned(field.name) {
             out += field.name.utf8
             out += ": ".utf8
             out += field.value.utf8
@@ -80,6 +80,11 @@ enum ResponseEncoder {
     static let lastChunk: [UInt8] = Array("0\r\n\r\n".utf8)
 
     private static let crlf: [UInt8] = [.cr, .lf]
+
+    /// Allocation-free check against the server-owned framing headers.
+    private static func isOwned(_ name: String) -> Bool {
+        ownedHeaders.contains { HTTPHeaders.equalsIgnoringCase($0, name) }
+    }
 
     private static func isSafe(_ field: HTTPHeaders.Field) -> Bool {
         !field.name.isEmpty && field.name.utf8.allSatisfy(\.isTokenChar)

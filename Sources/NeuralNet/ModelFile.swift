@@ -46,7 +46,20 @@ public struct ModelFile: Sendable {
     public static func save(_ network: Network, architecture: ModelArchitecture, to directory: URL,
                             dtype: SafeTensors.DType = .f32) throws -> URL {
         var arch = architecture
-        let tensors = Dictionary(uniqueKeysWithValues: network.namedTensors.map { ($0.name, $0.value) })
+        // Name tensors as a network built from the architecture names them, so any network
+        // whose layers match (whatever its in-memory parameter names) loads back.
+        let canonical = try Network(architecture: arch)
+        let ours = network.namedTensors, theirs = canonical.namedTensors
+        guard ours.count == theirs.count else {
+            throw NeuralNetError.invalidSpec("network has \(ours.count) tensors, architecture '\(arch.name)' expects \(theirs.count)")
+        }
+        var tensors: [String: Tensor] = [:]
+        for (mine, reference) in zip(ours, theirs) {
+            guard mine.shape == reference.shape else {
+                throw NeuralNetError.shapeMismatch(what: "tensor '\(reference.name)'", expected: reference.shape, got: mine.shape)
+            }
+            tensors[reference.name] = mine.value
+        }
         let data = try SafeTensors.encode(tensors, dtype: dtype, metadata: ["model": arch.name, "version": arch.version])
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
         try data.write(to: directory.appendingPathComponent(arch.weights), options: .atomic)

@@ -66,6 +66,9 @@ public final class DefendedModel: Sendable {
         public var purified: Tensor
         public var reconstructionError: Float
         public var suspectedAdversarial: Bool
+        /// Wall time of the batch this image was part of.
+        public var purifyDuration: Duration
+        public var classifyDuration: Duration
     }
 
     /// Purifies and classifies a batch `[N, H, W, C]` of classifier-sized images.
@@ -75,6 +78,9 @@ public final class DefendedModel: Sendable {
         }
         var context = ForwardContext.inference(seed: 0)
         let purifier = try purifier(for: options)
+        let clock = ContinuousClock()
+        let start = clock.now
+        var purifyTime = Duration.zero
         var probabilities: Tensor
         var purified: Tensor
         if options.ensemble == .probabilities && options.samples > 1 {
@@ -89,14 +95,18 @@ public final class DefendedModel: Sendable {
             purified.scale(by: 1 / Float(options.samples))
         } else {
             purified = try purify(images, options: options, rng: &rng).images
+            purifyTime = clock.now - start
             probabilities = Softmax.apply(classifier(purified, context: &context))
         }
+        let total = clock.now - start
+        if purifyTime == .zero { purifyTime = total }   // interleaved ensemble: report it all as purification
         let scores = Self.reconstructionErrors(images, purified)
         let classes = probabilities.itemCount, size = images.itemCount
         return (0..<images.batchSize).map { b in
             Result(probabilities: Array(probabilities.storage[(b * classes)..<((b + 1) * classes)]),
                    purified: Tensor(shape: inputShape, storage: Array(purified.storage[(b * size)..<((b + 1) * size)])),
-                   reconstructionError: scores[b], suspectedAdversarial: scores[b] > threshold)
+                   reconstructionError: scores[b], suspectedAdversarial: scores[b] > threshold,
+                   purifyDuration: purifyTime, classifyDuration: total - purifyTime)
         }
     }
 

@@ -8,5 +8,5 @@ struct VAEGuardCommand: AsyncParsableCommand {
         commandName: "vaeguard",
         abstract: "Adversarial-defense inference service: purify images with a VAE, then classify.",
         version: version,
-        subcommands: [InfoCommand.self, TrainCommand.self])
+        subcommands: [ServeCommand.self, ClassifyCommand.self, PurifyCommand.self, InfoCommand.self, TrainCommand.self, EvaluateCommand.self])
 }

@@ -79,23 +79,20 @@ struct ShutdownTests {
     @Test func signalHandler_drainsAndStops() async throws {
         let server = HTTPServer(configuration: TestEnv.config(), router: standardRouter(), logger: TestEnv.quietLogger)
         try server.start()
-        let received = Counter()
-        let drained = Counter()
-        server.onDraining { Task { await drained.increment() } }
+        let received = LockedCounter()
+        let drained = LockedCounter()
+        server.onDraining { drained.increment() }
         // SIGUSR2 rather than SIGTERM so a stray signal cannot affect the test runner.
         let handlers = server.installSignalHandlers(signals: [SIGUSR2], gracePeriod: .seconds(2)) { _ in
-            Task { await received.increment() }
+            received.increment()
         }
         defer { handlers.cancel() }
         kill(getpid(), SIGUSR2)
         await server.waitUntilStopped()
         #expect(server.isDraining)
         try await waitUntil { server.connectionCount == 0 }
-        for _ in 0..<200 where await received.value == 0 || (await drained.value) == 0 {
-            try await Task.sleep(for: .milliseconds(5))
-        }
-        #expect(await received.value == 1)
-        #expect(await drained.value == 1)
+        #expect(received.value == 1)
+        #expect(drained.value == 1)
     }
 
     @Test func beginDraining_flipsReadinessWithoutClosing() async throws {
@@ -110,5 +107,23 @@ struct ShutdownTests {
         try client.send("GET /nope HTTP/1.1\r\nHost: x\r\n\r\n")
         #expect(try await client.readResponse().status == 404)
         await server.shutdown(gracePeriod: .seconds(1))
+    }
+}
+
+/// A counter usable from synchronous callbacks.
+final class LockedCounter: @unchecked Sendable {
+    private let lock = NSLock()
+    private var count = 0
+
+    func increment() {
+        lock.lock()
+        count += 1
+        lock.unlock()
+    }
+
+    var value: Int {
+        lock.lock()
+        defer { lock.unlock() }
+        return count
     }
 }

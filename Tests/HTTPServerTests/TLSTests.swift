@@ -32,7 +32,7 @@ struct TLSTests {
         try await withServer(config, router: router) { server in
             let base = "https://127.0.0.1:\(server.port)"
             let result = try await curl(["-k", "-v", "--tlsv1.2", "\(base)/secure", "\(base)/hello",
-                                         "--data-binary", "tls-body", "\(base)/echo"])
+                                         "--next", "-k", "--data-binary", "tls-body", "\(base)/echo"])
             #expect(result.exitCode == 0, "\(result.stderr)")
             #expect(result.stdout == "secure=truehellotls-body")
             #expect(result.stderr.contains("Re-using existing connection"))
@@ -65,6 +65,37 @@ struct TLSTests {
             #expect(await client.waitForClose())
             let result = try await curl(["-k", "https://127.0.0.1:\(server.port)/hello"])
             #expect(result.stdout == "hello")
+        }
+    }
+
+    @Test func tls12Minimum_isEnforced() async throws {
+        let (dir, tls) = try await offPool { try Self.makeCertificate() }
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let config = TestEnv.config { $0.tls = tls }
+        try await withServer(config, router: standardRouter()) { server in
+            // SECLEVEL=0 lets the *client* offer TLS 1.1, so a refusal can only come from the server.
+            let old = try await Self.sClient(port: server.port, version: "-tls1_1")
+            #expect(old.status != 0)
+            let current = try await Self.sClient(port: server.port, version: "-tls1_2")
+            #expect(current.status == 0, "\(current.output)")
+            #expect(current.output.contains("Protocol  : TLSv1.2") || current.output.contains("TLSv1.2"))
+        }
+    }
+
+    static func sClient(port: UInt16, version: String) async throws -> (status: Int32, output: String) {
+        try await offPool {
+            let process = Process()
+            process.executableURL = URL(fileURLWithPath: "/usr/bin/openssl")
+            process.arguments = ["s_client", "-connect", "127.0.0.1:\(port)", version,
+                                 "-cipher", "DEFAULT:@SECLEVEL=0"]
+            let out = Pipe()
+            process.standardOutput = out
+            process.standardError = out
+            process.standardInput = FileHandle.nullDevice
+            try process.run()
+            let data = out.fileHandleForReading.readDataToEndOfFile()
+            process.waitUntilExit()
+            return (process.terminationStatus, String(decoding: data, as: UTF8.self))
         }
     }
 

@@ -112,13 +112,12 @@ final class RawClient: @unchecked Sendable {
                 }
             }
         }
-        guard rc == 0 else {
-            close(fd)
-            throw ClientError(description: "connect failed: errno \(errno)")
-        }
+        // No close(fd) here: `fd` is initialised, so deinit runs even when init throws,
+        // and a second close could hit a descriptor another test has just been given.
+        guard rc == 0 else { throw ClientError(description: "connect failed: errno \(errno)") }
     }
 
-    deinit { close(fd) }
+    deinit { if fd >= 0 { close(fd) } }
 
     func send(_ text: String) throws { try send(Array(text.utf8)) }
 

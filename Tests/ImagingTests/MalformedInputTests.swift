@@ -38,6 +38,16 @@ import Testing
         #expect(elapsed < .milliseconds(200))
     }
 
+    /// A 1x1 PNG whose IDAT inflates to 10 MB: libpng would inflate all of it after the only
+    /// row (CPU amplification ~1000x per uploaded byte); the pre-check refuses it.
+    @Test func zlibBombAfterImageData_isRejected() throws {
+        let bytes = try Fixture.bytes("zlib_bomb_idat.png")
+        var error: ImagingError?
+        let elapsed = ContinuousClock().measure { error = decodeError(bytes) }
+        #expect(error == .corrupt(format: .png, message: "IDAT: compressed data expands beyond the 2 bytes the header implies (zlib bomb)"))
+        #expect(elapsed < .milliseconds(200))
+    }
+
     @Test(arguments: ["rgb8.png", "baseline_rgb.jpg"])
     func pixelLimit_isCallerConfigurable(_ name: String) throws {
         let bytes = try Fixture.bytes(name)

@@ -54,7 +54,9 @@ vg_status vg_png_probe(const uint8_t *data, size_t len, uint64_t max_pixels,
 /// Decodes into `out` (exactly width*height*channels bytes as reported by vg_png_probe).
 /// Every colour type and bit depth is accepted: palettes and low bit depths are expanded,
 /// 16-bit samples are scaled to 8 bits with rounding (png_set_scale_16), Adam7 is
-/// de-interlaced. No gamma or colour-profile correction is applied.
+/// de-interlaced. No gamma or colour-profile correction is applied; ancillary chunks other than
+/// tRNS are skipped unread. Refused as VG_CORRUPT before libpng runs: any chunk longer than the
+/// remaining data, and IDAT data that inflates beyond what the IHDR implies (zlib bomb).
 vg_status vg_png_decode(const uint8_t *data, size_t len, uint64_t max_pixels,
                         uint8_t *out, size_t out_len, vg_image_info *info,
                         char *errbuf, size_t errlen);

@@ -116,6 +116,10 @@ ihdr = struct.pack(">IIBBBBB", W, H * 3, 8, 2, 0, 0, 0)
 open("corrupt_wrong_dims.png", "wb").write(good[:8] + chunk(b"IHDR", ihdr) + good[33:])
 # Fuzzer find: an ancillary chunk declaring 2 GB in a tiny file (libpng would allocate it).
 open("corrupt_huge_chunk.png", "wb").write(good[:33] + struct.pack(">I", 0x7FFFFFF0) + b"tEXtComment\x00seed" + good[33:])
+# zlib bomb after the image data: a 1x1 gray PNG whose IDAT stream inflates to 10 MB.
+open("zlib_bomb_idat.png", "wb").write(
+    b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", 1, 1, 8, 0, 0, 0, 0))
+    + chunk(b"IDAT", zlib.compress(b"\x00\x80" + b"\x00" * 10_000_000, 9)) + chunk(b"IEND", b""))
 # Decompression bomb: 100000 x 100000 RGBA (40 GB decoded) in a ~100-byte file.
 bomb = (b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", 100000, 100000, 8, 6, 0, 0, 0))
         + chunk(b"IDAT", zlib.compress(b"\x00" * 1000, 9)) + chunk(b"IEND", b""))

@@ -1,0 +1,195 @@
+import Foundation
+import Engine
+import NeuralNet
+import Purification
+
+/// Runs an `EvaluationGrid` on a defended model and a set of test images, writing every
+/// finished cell to a `ResultStore` (and skipping the cells already there).
+///
+/// Work is split into mini-batches of `batchSize` images spread over `workers` threads with
+/// `Parallel.forEachChunk`. Each mini-batch draws its random numbers from a generator seeded by
+/// (seed, cell, batch index), so results do not depend on the number of workers. Run with
+/// `ComputeSettings.parallelism = 1` when `workers > 1` (one level of parallelism).
+public final class GridEvaluator: @unchecked Sendable {
+    public let model: DefendedModel
+    public let images: Tensor
+    public let labels: [Int]
+    public let grid: EvaluationGrid
+    public let store: ResultStore
+    public var batchSize: Int
+    public var workers: Int
+    /// Called after each finished cell: (cells done, cells to do, images processed, the cell).
+    public var progress: (@Sendable (Int, Int, Int, CellResult) -> Void)?
+
+    /// Attack labels: the bare classifier's predictions on the clean images.
+    public private(set) lazy var attackLabels: [Int] = predictions(images)
+
+    public init(model: DefendedModel, images: Tensor, labels: [Int], grid: EvaluationGrid, store: ResultStore,
+                batchSize: Int = 100, workers: Int = 1) {
+        precondition(images.batchSize == labels.count, "images and labels differ in count")
+        self.model = model
+        self.images = images
+        self.labels = labels
+        self.grid = grid
+        self.store = store
+        self.batchSize = max(1, batchSize)
+        self.workers = max(1, workers)
+    }
+
+    /// Cells of the grid not yet in the store.
+    public var pendingCount: Int { grid.cellKeys.filter { !store.contains($0) }.count }
+
+    // MARK: - Running the grid
+
+    public func run() throws(AttackError) {
+        let total = pendingCount
+        var done = 0
+        var processed = 0
+        func finish(_ cell: CellResult) throws(AttackError) {
+            try store.add(cell)
+            done += 1
+            processed += cell.images
+            progress?(done, total, processed, cell)
+        }
+        let classifierTarget = ClassifierTarget(classifier: model.classifier)
+        for attack in grid.attacks {
+            for eps in grid.epsilons[attack] ?? [] {
+                // Oblivious: one set of adversarial images per (attack, ε[, seed]) for all defenses.
+                if grid.threats.contains(.oblivious) {
+                    var shared: (Tensor, Distortion, Double)?
+                    for seed in grid.seeds {
+                        let pending = grid.defenses.filter {
+                            !store.contains(key(attack, eps, .oblivious, $0, seed))
+                        }
+                        if pending.isEmpty { continue }
+                        let generated: (Tensor, Distortion, Double)
+                        if let shared, !attack.isRandomised {
+                            generated = shared
+                        } else {
+                            generated = generate(attack, eps, target: classifierTarget,
+                                                 salt: "oblivious|\(attack.isRandomised ? seed : 0)")
+                            shared = generated
+                        }
+                        for d in pending {
+                            try finish(try evaluate(generated, attack: attack, eps: eps, threat: .oblivious, defense: d, seed: seed, eot: 0))
+                        }
+                    }
+                }
+                // Adaptive: adversarial images per defense.
+                for d in grid.defenses {
+                    for threat in grid.adaptiveThreats(for: d) {
+                        let target = try DefendedTarget(model: model, options: d.options,
+                                                        backward: threat == .adaptiveEOT ? .exact : .identity,
+                                                        eotSamples: grid.settings.eotSamples)
+                        let deterministic = !attack.isRandomised && !target.isStochastic
+                        var shared: (Tensor, Distortion, Double)?
+                        for seed in grid.seeds where !store.contains(key(attack, eps, threat, d, seed)) {
+                            let generated: (Tensor, Distortion, Double)
+                            if let shared, deterministic {
+                                generated = shared
+                            } else {
+                                generated = generate(attack, eps, target: target,
+                                                     salt: "\(threat.rawValue)|\(d.name)|\(deterministic ? 0 : seed)")
+                                shared = generated
+                            }
+                            try finish(try evaluate(generated, attack: attack, eps: eps, threat: threat, defense: d, seed: seed,
+                                                    eot: target.effectiveEOTSamples))
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    private func key(_ attack: AttackKind, _ eps: Float, _ threat: ThreatModel, _ d: DefenseSpec, _ seed: UInt64) -> String {
+        CellResult.key(dataset: grid.dataset, attack: attack, epsilon: Double(eps), threat: threat, defense: d.name, seed: seed)
+    }
+
+    private func evaluate(_ generated: (Tensor, Distortion, Double), attack: AttackKind, eps: Float, threat: ThreatModel,
+                          defense: DefenseSpec, seed: UInt64, eot: Int) throws(AttackError) -> CellResult {
+        let start = Date()
+        let correct = try countCorrect(generated.0, defense: defense,
+                                       salt: "eval|\(seed)|\(attack.rawValue)|\(eps)|\(threat.rawValue)")
+        let (adv, distortion, attackSeconds) = generated
+        _ = adv
+        return CellResult(dataset: grid.dataset, attack: attack, norm: attack.norm, epsilon: Double(eps), threat: threat,
+                          defense: defense.name, seed: seed, images: labels.count, correct: correct,
+                          accuracy: Double(correct) / Double(max(1, labels.count)),
+                          normalisedL2: distortion.meanNormalisedL2, meanL2: distortion.meanL2, maxLinf: distortion.linfMax,
+                          eotSamples: eot, attackSeconds: attackSeconds, evaluationSeconds: Date().timeIntervalSince(start))
+    }
+
+    // MARK: - Batched, parallel primitives
+
+    /// Adversarial images for every test image, with their distortion and the seconds taken.
+    public func generate(_ attack: AttackKind, _ eps: Float, target: any AttackTarget, salt: String) -> (Tensor, Distortion, Double) {
+        let start = Date()
+        let labels = attackLabels
+        let settings = grid.settings
+        let n = images.batchSize, size = images.itemCount, bs = batchSize
+        let batches = (n + bs - 1) / bs
+        var out = [Float](repeating: 0, count: images.count)
+        out.withUnsafeMutableBufferPointer { buffer in
+            Parallel.forEachChunk(count: batches, maxChunks: workers) { range in
+                for bi in range {
+                    let lo = bi * bs, hi = min(n, lo + bs)
+                    let x = images.batch(lo..<hi)
+                    var rng = RandomSource(seed: SeedMixer.seed(salt, attack.rawValue, "\(eps)", "\(bi)"))
+                    let adv = settings.run(attack, epsilon: eps, x: x, labels: Array(labels[lo..<hi]), target: target, rng: &rng)
+                    for i in 0..<adv.count { buffer[lo * size + i] = adv.storage[i] }
+                }
+            }
+        }
+        let adv = Tensor(shape: images.shape, storage: out)
+        return (adv, Distortion(original: images, adversarial: adv), Date().timeIntervalSince(start))
+    }
+
+    /// How many of `x` the defended model classifies correctly (true labels).
+    public func countCorrect(_ x: Tensor, defense: DefenseSpec, salt: String) throws(AttackError) -> Int {
+        let n = x.batchSize, bs = batchSize
+        let batches = (n + bs - 1) / bs
+        let options = defense.options
+        let chunks = Parallel.chunkCount(count: batches, maxChunks: workers)
+        var counts = [Int](repeating: 0, count: chunks)
+        var failures = [String?](repeating: nil, count: chunks)
+        counts.withUnsafeMutableBufferPointer { countBuffer in
+            failures.withUnsafeMutableBufferPointer { failureBuffer in
+                Parallel.forEachChunk(count: batches, maxChunks: workers) { (chunk: Int, range: Range<Int>) in
+                    for bi in range {
+                        let lo = bi * bs, hi = min(n, lo + bs)
+                        var rng = RandomSource(seed: SeedMixer.seed(salt, defense.name, "\(bi)"))
+                        do {
+                            let results = try model.classify(x.batch(lo..<hi), options: options, rng: &rng)
+                            for (j, r) in results.enumerated() {
+                                let predicted = r.probabilities.indices.max { r.probabilities[$0] < r.probabilities[$1] }!
+                                if predicted == labels[lo + j] { countBuffer[chunk] += 1 }
+                            }
+                        } catch {
+                            failureBuffer[chunk] = "\(error)"
+                        }
+                    }
+                }
+            }
+        }
+        if let failure = failures.compactMap({ $0 }).first { throw .unavailable("defense \(defense.name): \(failure)") }
+        return counts.reduce(0, +)
+    }
+
+    /// The bare classifier's predictions.
+    public func predictions(_ x: Tensor) -> [Int] {
+        let n = x.batchSize, bs = batchSize
+        let batches = (n + bs - 1) / bs
+        var out = [Int](repeating: 0, count: n)
+        out.withUnsafeMutableBufferPointer { buffer in
+            Parallel.forEachChunk(count: batches, maxChunks: workers) { range in
+                for bi in range {
+                    let lo = bi * bs, hi = min(n, lo + bs)
+                    var context = ForwardContext.inference(seed: 0)
+                    let p = model.classifier(x.batch(lo..<hi), context: &context).argmaxPerItem()
+                    for j in 0..<p.count { buffer[lo + j] = p[j] }
+                }
+            }
+        }
+        return out
+    }
+}

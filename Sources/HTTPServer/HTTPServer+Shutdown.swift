@@ -1,0 +1,113 @@
+import Dispatch
+import Foundation
+
+// MARK: - Shutdown
+
+extension HTTPServer {
+
+    /// Graceful shutdown: stops accepting, closes idle keep-alive connections, lets
+    /// in-flight requests finish (their responses carry `Connection: close`) until
+    /// `deadline`, force-closes whatever is left, then returns.
+    public func shutdown(deadline: ContinuousClock.Instant) async {
+        beginDraining()
+        guard let open = stopAccepting() else {
+            await waitUntilStopped()
+            return
+        }
+        logger.notice("shutting down", metadata: ["open_connections": "\(open.count)"])
+        for connection in open { connection.beginDrain() }
+
+        await withTaskGroup(of: Void.self) { group in
+            group.addTask { await self.waitForAllConnectionsClosed() }
+            group.addTask { try? await Task.sleep(until: deadline, clock: .continuous) }
+            await group.next()
+            // Whatever is still open missed the deadline.
+            let remaining = openConnections()
+            if !remaining.isEmpty {
+                logger.warning("shutdown deadline reached; closing connections",
+                               metadata: ["count": "\(remaining.count)"])
+            }
+            for connection in remaining { connection.forceClose() }
+            group.cancelAll()
+        }
+        markStopped()
+        logger.notice("stopped")
+    }
+
+    /// Moves to `stopping` and closes the listener. Returns the open connections, or
+    /// `nil` when another shutdown is already under way (or done).
+    private func stopAccepting() -> [Connection]? {
+        lock.lock()
+        defer { lock.unlock() }
+        switch state {
+        case .idle:
+            state = .stopped
+            return []
+        case .running:
+            state = .stopping
+            acceptSource?.cancel()
+            acceptSource = nil
+            listener = nil
+            return Array(connections.values)
+        case .stopping, .stopped:
+            return nil
+        }
+    }
+
+    private func openConnections() -> [Connection] {
+        lock.lock()
+        defer { lock.unlock() }
+        return Array(connections.values)
+    }
+
+    private func markStopped() {
+        lock.lock()
+        sweeper?.cancel()
+        sweeper = nil
+        state = .stopped
+        let waiters = stoppedWaiters
+        stoppedWaiters.removeAll()
+        lock.unlock()
+        waiters.forEach { $0.resume() }
+    }
+
+    /// `shutdown(deadline:)` with a grace period from now.
+    public func shutdown(gracePeriod: Duration = .seconds(10)) async {
+        await shutdown(deadline: .now + gracePeriod)
+    }
+
+    /// Suspends until `shutdown` has completed.
+    public func waitUntilStopped() async {
+        await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
+            addStoppedWaiter(continuation)
+        }
+    }
+
+    private func addStoppedWaiter(_ continuation: CheckedContinuation<Void, Never>) {
+        lock.lock()
+        if state == .stopped {
+            lock.unlock()
+            continuation.resume()
+        } else {
+            stoppedWaiters.append(continuation)
+            lock.unlock()
+        }
+    }
+
+    private func waitForAllConnectionsClosed() async {
+        await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
+            addAllClosedWaiter(continuation)
+        }
+    }
+
+    private func addAllClosedWaiter(_ continuation: CheckedContinuation<Void, Never>) {
+        lock.lock()
+        if connections.isEmpty {
+            lock.unlock()
+            continuation.resume()
+        } else {
+            allClosedWaiters.append(continuation)
+            lock.unlock()
+        }
+    }
+}

@@ -1,0 +1,169 @@
+import Foundation
+import Engine
+import Purification
+
+/// Dynamic micro-batching with a bounded queue, as TorchServe and Triton do it.
+///
+/// Handlers `submit` work and await the result. Worker threads (one per core by default,
+/// plain `Thread`s so CPU-bound inference never blocks Swift's cooperative pool) take the
+/// oldest job and, for up to `maxWait`, gather queued jobs with the same batch key (same
+/// model, options and image shape) until `maxBatchSize` images, then run them as one
+/// forward pass. A full queue answers 503 at once; a job that waited past its deadline is
+/// answered 503 without being run.
+public final class BatchScheduler: @unchecked Sendable {
+    public struct Settings: Sendable {
+        public var maxBatchSize: Int
+        public var maxWait: TimeInterval
+        public var queueCapacity: Int
+        public var timeout: TimeInterval
+        public var workers: Int
+    }
+
+    /// What a job does: a batchable classification, or any other unit of work.
+    enum Work {
+        case classify(model: DefendedModel, images: Tensor, options: DefenseOptions,
+                      continuation: CheckedContinuation<[DefendedModel.Result], any Error>)
+        case task(run: () -> Void, reject: (any Error) -> Void)
+    }
+
+    struct Job {
+        let key: String?
+        let work: Work
+        let imageCount: Int
+        let deadline: Date
+    }
+
+    public let settings: Settings
+    private let condition = NSCondition()
+    private var queue: [Job] = []
+    private var stopped = false
+    private var threads: [Thread] = []
+    let metrics: ServiceMetrics?
+
+    public init(settings: Settings, metrics: ServiceMetrics? = nil) {
+        self.settings = settings
+        self.metrics = metrics
+        for i in 0..<max(1, settings.workers) {
+            let t = Thread { [weak self] in self?.workerLoop() }
+            t.name = "vaeguard-inference-\(i)"
+            t.stackSize = 8 << 20
+            threads.append(t)
+            t.start()
+        }
+    }
+
+    deinit { stop() }
+
+    /// Jobs waiting now.
+    public var depth: Int { condition.withLock { queue.count } }
+
+    /// Purifies and classifies `images` (`[N, H, W, C]`), batched with compatible requests.
+    public func classify(model: DefendedModel, images: Tensor, options: DefenseOptions) async throws -> [DefendedModel.Result] {
+        // Seeded requests must be reproducible whatever else is queued, so they run alone.
+        let key = options.seed == nil ? "\(model.name)|\(options)|\(images.shape.dropFirst())" : nil
+        return try await withCheckedThrowingContinuation { continuation in
+            enqueue(Job(key: key, work: .classify(model: model, images: images, options: options, continuation: continuation),
+                        imageCount: images.batchSize, deadline: Date().addingTimeInterval(settings.timeout)),
+                    onReject: { continuation.resume(throwing: $0) })
+        }
+    }
+
+    /// Runs `body` on an inference thread under the same queue bound and deadline.
+    public func run<T: Sendable>(_ body: @escaping @Sendable () throws -> T) async throws -> T {
+        try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<T, any Error>) in
+            let job = Job(key: nil, work: .task(run: {
+                do { continuation.resume(returning: try body()) } catch { continuation.resume(throwing: error) }
+            }, reject: { continuation.resume(throwing: $0) }), imageCount: 1, deadline: Date().addingTimeInterval(settings.timeout))
+            enqueue(job, onReject: { continuation.resume(throwing: $0) })
+        }
+    }
+
+    public func stop() {
+        condition.withLock {
+            stopped = true
+            condition.broadcast()
+        }
+    }
+
+    // MARK: - Queue
+
+    private func enqueue(_ job: Job, onReject: (ServiceError) -> Void) {
+        condition.lock()
+        if stopped || queue.count >= settings.queueCapacity {
+            condition.unlock()
+            metrics?.rejected(reason: stopped ? "stopping" : "queue_full")
+            onReject(.overloaded(retryAfter: 1))
+            return
+        }
+        queue.append(job)
+        metrics?.queueDepth(queue.count)
+        condition.signal()
+        condition.unlock()
+    }
+
+    private func workerLoop() {
+        while true {
+            condition.lock()
+            while queue.isEmpty && !stopped { condition.wait() }
+            if stopped && queue.isEmpty {
+                condition.unlock()
+                return
+            }
+            var batch = [queue.removeFirst()]
+            if let key = batch[0].key {
+                let until = Date().addingTimeInterval(settings.maxWait)
+                var images = batch[0].imageCount
+                while images < settings.maxBatchSize {
+                    if let i = queue.firstIndex(where: { $0.key == key && images + $0.imageCount <= settings.maxBatchSize }) {
+                        images += queue[i].imageCount
+                        batch.append(queue.remove(at: i))
+                        continue
+                    }
+                    if stopped || !condition.wait(until: until) { break }
+                }
+            }
+            metrics?.queueDepth(queue.count)
+            condition.unlock()
+            execute(batch)
+        }
+    }
+
+    private func execute(_ batch: [Job]) {
+        let now = Date()
+        let live = batch.filter { job in
+            guard job.deadline < now else { return true }
+            metrics?.rejected(reason: "deadline")
+            let error = ServiceError.timedOut("request waited longer than its deadline")
+            switch job.work {
+            case .classify(_, _, _, let c): c.resume(throwing: error)
+            case .task(_, let reject): reject(error)
+            }
+            return false
+        }
+        guard let first = live.first else { return }
+        switch first.work {
+        case .task(let run, _):
+            run()
+        case .classify(let model, _, let options, _):
+            var parts: [Tensor] = []
+            var continuations: [(CheckedContinuation<[DefendedModel.Result], any Error>, Int)] = []
+            for job in live {
+                guard case .classify(_, let images, _, let c) = job.work else { continue }
+                parts.append(images)
+                continuations.append((c, images.batchSize))
+            }
+            metrics?.batchSize(parts.reduce(0) { $0 + $1.batchSize })
+            var rng = options.seed.map(RandomSource.init(seed:)) ?? RandomSource.fresh()
+            do {
+                let results = try model.classify(Tensor.concatenate(parts), options: options, rng: &rng)
+                var offset = 0
+                for (c, n) in continuations {
+                    c.resume(returning: Array(results[offset..<(offset + n)]))
+                    offset += n
+                }
+            } catch {
+                for (c, _) in continuations { c.resume(throwing: error) }
+            }
+        }
+    }
+}

@@ -1,0 +1,62 @@
+import Foundation
+import HTTPServer
+import NeuralNet
+import Purification
+
+/// Query parameters of the inference routes, validated with messages that name the
+/// parameter: `model`, `purifier`, `samples`, `ensemble`, `sampling`, `quality`, `stride`,
+/// `seed`, `top_k`.
+struct RequestOptions {
+    var model: String
+    var defense: DefenseOptions
+    var purifierGiven: Bool
+    var topK: Int
+
+    static let known: Set<String> = ["model", "purifier", "samples", "ensemble", "sampling", "quality", "stride", "seed", "top_k",
+                                     "attack", "eps", "steps"]
+
+    init(query: HTTPQuery, configuration: ServiceConfiguration, extraKeys: Set<String> = []) throws(ServiceError) {
+        for item in query where !Self.known.contains(item.name) && !extraKeys.contains(item.name) {
+            throw .badRequest("unknown query parameter '\(item.name)'; known: \(Self.known.subtracting(["attack", "eps", "steps"]).sorted().joined(separator: ", "))")
+        }
+        func int(_ name: String, _ range: ClosedRange<Int>) throws(ServiceError) -> Int? {
+            guard let raw = query[name] else { return nil }
+            guard let v = Int(raw), range.contains(v) else {
+                throw .badRequest("\(name) must be an integer in \(range.lowerBound)…\(range.upperBound), got '\(raw)'")
+            }
+            return v
+        }
+        model = query["model"] ?? configuration.models.defaultModel
+        purifierGiven = query["purifier"] != nil
+        var d = DefenseOptions(purifier: configuration.purification.defaultPurifier,
+                               jpegQuality: configuration.purification.jpegQuality,
+                               patchStride: configuration.purification.patchStride)
+        if let raw = query["purifier"] {
+            guard let p = PurifierKind(rawValue: raw) else {
+                throw .badRequest("purifier must be one of \(PurifierKind.allCases.map(\.rawValue).joined(separator: ", ")), got '\(raw)'")
+            }
+            d.purifier = p
+        }
+        d.samples = try int("samples", 1...configuration.purification.maxSamples) ?? 1
+        d.jpegQuality = try int("quality", 1...100) ?? d.jpegQuality
+        d.patchStride = try int("stride", 1...1024) ?? d.patchStride
+        if let raw = query["ensemble"] {
+            guard let e = DefenseOptions.Ensemble(rawValue: raw) else {
+                throw .badRequest("ensemble must be reconstructions or probabilities, got '\(raw)'")
+            }
+            d.ensemble = e
+        }
+        if let raw = query["sampling"] {
+            guard let s = VariationalAutoencoder.Sampling(rawValue: raw) else {
+                throw .badRequest("sampling must be sample or mean, got '\(raw)'")
+            }
+            d.sampling = s
+        }
+        if let raw = query["seed"] {
+            guard let s = UInt64(raw) else { throw .badRequest("seed must be a non-negative integer, got '\(raw)'") }
+            d.seed = s
+        }
+        defense = d
+        topK = try int("top_k", 1...1000) ?? 5
+    }
+}

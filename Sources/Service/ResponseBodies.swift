@@ -1,0 +1,85 @@
+import Foundation
+import Purification
+
+/// JSON bodies of the v1 API (snake_case on the wire, see docs/openapi.yaml).
+struct Prediction: Codable, Sendable {
+    var index: Int
+    var label: String
+    var confidence: Float
+}
+
+struct ImageResult: Codable, Sendable {
+    var filename: String?
+    var width: Int
+    var height: Int
+    var predictions: [Prediction]
+    var reconstructionError: Float
+    var suspectedAdversarial: Bool
+}
+
+struct ModelInfo: Codable, Sendable {
+    var name: String
+    var version: String
+}
+
+struct PurifierInfo: Codable, Sendable {
+    var name: String
+    var settings: [String: String]
+}
+
+struct Timings: Codable, Sendable {
+    var decodeMs: Double
+    var queueMs: Double
+    var purifyMs: Double
+    var classifyMs: Double
+    var totalMs: Double
+}
+
+struct ClassifyResponse: Codable, Sendable {
+    var requestId: String
+    var model: ModelInfo
+    var purifier: PurifierInfo
+    /// First image's fields, mirrored for single-image requests.
+    var predictions: [Prediction]?
+    var reconstructionError: Float?
+    var suspectedAdversarial: Bool?
+    var threshold: Float
+    var results: [ImageResult]
+    var timings: Timings
+}
+
+struct ModelListing: Codable, Sendable {
+    struct Entry: Codable, Sendable {
+        var name: String
+        var version: String
+        var labels: [String]
+        var inputShape: [Int]
+        var layout: String
+        var purifiers: [String]
+        var defaultPurifier: String
+        var threshold: Float
+        var vae: String?
+        var patchVae: String?
+    }
+    var defaultModel: String
+    var models: [Entry]
+}
+
+extension JSONEncoder {
+    /// The encoder for every reply: snake_case keys, sorted for stable output.
+    static let api: JSONEncoder = {
+        let e = JSONEncoder()
+        e.keyEncodingStrategy = .convertToSnakeCase
+        e.outputFormatting = [.sortedKeys]
+        return e
+    }()
+}
+
+extension DefendedModel.Result {
+    func predictions(labels: [String], topK: Int) -> [Prediction] {
+        probabilities.enumerated()
+            .sorted { $0.element > $1.element }
+            .prefix(topK)
+            .map { Prediction(index: $0.offset, label: $0.offset < labels.count ? labels[$0.offset] : String($0.offset), confidence: $0.element) }
+    }
+}

@@ -1,0 +1,37 @@
+import Foundation
+import HTTPServer
+import Imaging
+import Purification
+
+extension Routes {
+    /// The purifying proxy: purify the uploaded image (any size: the patch VAE by default),
+    /// forward it to the upstream classifier, relay its reply with the defense's headers.
+    /// `entry` is a model configured with its own upstream; nil uses the global `upstream`.
+    static func proxy(_ request: HTTPRequest, _ ctx: ServiceContext, entry: ServiceConfiguration.ModelEntry?) async throws -> HTTPResponse {
+        guard let upstream = entry?.upstream ?? ctx.configuration.upstream else {
+            throw ServiceError.notFound("no upstream classifier is configured (set 'upstream' in the configuration)")
+        }
+        var options = try RequestOptions(query: request.query, configuration: ctx.configuration)
+        if !options.purifierGiven { options.defense.purifier = upstream.purifier }
+        let purifierModel = try ctx.registry.model(named: upstream.purifierModel)
+        let uploads = try ImageInput.uploads(request, maxImages: 1)
+        let image = try ImageInput.decode(uploads[0].bytes, maxPixels: ctx.configuration.purification.maxImagePixels)
+        let (purified, score, purifier) = try await purifyAnySize(image, model: purifierModel, options: options, ctx: ctx,
+                                                                  defaultForOtherSizes: upstream.purifier)
+        let type = upstream.contentType == "image/jpeg" ? "image/jpeg" : "image/png"
+        let encoded: [UInt8]
+        do { encoded = type == "image/jpeg" ? try purified.jpegData(quality: 95) : try purified.pngData() } catch {
+            throw ServiceError.internalError("encoding for upstream failed: \(error)")
+        }
+        let reply = try await ctx.upstream.send(encoded, imageType: type, to: upstream, requestID: request.requestID)
+        if reply.status >= 500 {
+            ctx.metrics.rejected(reason: "upstream_error")
+            throw ServiceError.upstreamFailed("\(upstream.url) answered \(reply.status)")
+        }
+        var headers = HTTPHeaders()
+        headers["Content-Type"] = reply.contentType ?? "application/octet-stream"
+        headers["X-VAEGuard-Upstream-Status"] = String(reply.status)
+        addDefenseHeaders(&headers, purifier: purifier, score: score, model: purifierModel)
+        return HTTPResponse(status: HTTPStatus(code: reply.status), headers: headers, body: reply.body)
+    }
+}

@@ -1,0 +1,49 @@
+import Foundation
+import HTTPServer
+import Purification
+
+/// The service's routes. Handlers are small: parse, hand CPU work to the scheduler, encode.
+enum Routes {
+    static func router(_ ctx: ServiceContext) -> Router {
+        var r = Router()
+        // Health and operations (open without API key).
+        r.get("/healthz") { _ in try .json(["status": "ok"]) }
+        r.get("/readyz") { _ in try readiness(ctx) }
+        r.get("/metrics") { _ in
+            var h = HTTPHeaders()
+            h["Content-Type"] = "text/plain; version=0.0.4; charset=utf-8"
+            return HTTPResponse(status: .ok, headers: h, body: ctx.metrics.render())
+        }
+        // v1 API
+        r.get("/v1/models") { _ in try models(ctx) }
+        r.post("/v1/classify") { try await classify($0, ctx) }
+        r.post("/v1/purify") { try await purify($0, ctx) }
+        r.post("/v1/proxy") { try await proxy($0, ctx, entry: nil) }
+        // Open Inference Protocol v2
+        OpenInference.register(&r, ctx)
+        return r
+    }
+
+    static func readiness(_ ctx: ServiceContext) throws -> HTTPResponse {
+        if ctx.isDraining { throw ServiceError.notReady("draining: the server is shutting down") }
+        if let failure = ctx.registry.failure { throw ServiceError.notReady("model loading failed: \(failure)") }
+        guard ctx.registry.isReady else { throw ServiceError.notReady("models are loading") }
+        return try .json(["status": "ready"])
+    }
+
+    static func models(_ ctx: ServiceContext) throws -> HTTPResponse {
+        let cfg = ctx.configuration
+        let entries = ctx.registry.models.map { m in
+            let entry = cfg.models.entries.first { $0.name == m.name }
+            return ModelListing.Entry(name: m.name, version: m.version, labels: m.labels, inputShape: m.inputShape, layout: "NHWC",
+                                      purifiers: m.availablePurifiers.map(\.rawValue),
+                                      defaultPurifier: cfg.purification.defaultPurifier.rawValue, threshold: m.threshold,
+                                      vae: entry?.vae, patchVae: entry?.patchVAE)
+        }
+        return try json(ModelListing(defaultModel: cfg.models.defaultModel, models: entries))
+    }
+
+    static func json<T: Encodable>(_ value: T, status: HTTPStatus = .ok) throws -> HTTPResponse {
+        .json(encoded: Array(try JSONEncoder.api.encode(value)), status: status)
+    }
+}

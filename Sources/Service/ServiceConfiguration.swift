@@ -1,0 +1,277 @@
+import Foundation
+import HTTPServer
+import Purification
+
+/// The service's configuration: the JSON file in `config/` (documented key by key in
+/// `config/README.md`), then `VAEGUARD_*` environment variables, then command-line flags.
+/// Every key is optional in the file; missing keys keep the defaults below.
+public struct ServiceConfiguration: Sendable, Codable, Equatable {
+    public var server = Server()
+    public var models = Models()
+    public var purification = Purification()
+    public var batching = Batching()
+    public var auth = Auth()
+    public var upstream: Upstream?
+    public var logging = Logging()
+
+    public init() {}
+
+    public struct Server: Sendable, Codable, Equatable {
+        public var host = "0.0.0.0"
+        public var port = 8080
+        public var maxBodyBytes = 20 * 1024 * 1024
+        public var maxHeaderBytes = 16 * 1024
+        public var headerTimeoutSeconds = 10.0
+        public var bodyTimeoutSeconds = 30.0
+        public var idleTimeoutSeconds = 60.0
+        public var maxConnections = 1024
+        public var shutdownGraceSeconds = 10.0
+        public var tlsCertificate: String?
+        public var tlsPrivateKey: String?
+    }
+
+    /// One served model: a classifier and the purifiers that defend it (names of model files
+    /// in the models directory), or a proxy to an upstream classifier.
+    public struct ModelEntry: Sendable, Codable, Equatable {
+        public var name: String
+        public var classifier: String?
+        public var vae: String?
+        public var patchVAE: String?
+        /// Reconstruction-error (mean squared) above which an input is flagged.
+        public var threshold: Float = 0.02
+        /// Forward purified images to this classifier instead of a built-in one.
+        public var upstream: Upstream?
+
+        public init(name: String, classifier: String? = nil, vae: String? = nil, patchVAE: String? = nil,
+                    threshold: Float = 0.02, upstream: Upstream? = nil) {
+            self.name = name
+            self.classifier = classifier
+            self.vae = vae
+            self.patchVAE = patchVAE
+            self.threshold = threshold
+            self.upstream = upstream
+        }
+
+        public init(from decoder: any Decoder) throws {
+            let c = try decoder.container(keyedBy: CodingKeys.self)
+            name = try c.decode(String.self, forKey: .name)
+            classifier = try c.decodeIfPresent(String.self, forKey: .classifier)
+            vae = try c.decodeIfPresent(String.self, forKey: .vae)
+            patchVAE = try c.decodeIfPresent(String.self, forKey: .patchVAE)
+            threshold = try c.decodeIfPresent(Float.self, forKey: .threshold) ?? 0.02
+            upstream = try c.decodeIfPresent(Upstream.self, forKey: .upstream)
+        }
+    }
+
+    public struct Models: Sendable, Codable, Equatable {
+        /// Folder with the model files; nil finds the shipped `models/` (see `ModelCatalog`).
+        public var directory: String?
+        public var defaultModel = "mnist"
+        public var entries: [ModelEntry] = [
+            ModelEntry(name: "mnist", classifier: "mnist-classifier", vae: "mnist-vae", patchVAE: "patch-vae-gray-8",
+                       threshold: 0.02),
+            ModelEntry(name: "cifar10", classifier: "cifar10-classifier", vae: "cifar10-vae", patchVAE: "patch-vae-rgb-8",
+                       threshold: 0.01),
+        ]
+    }
+
+    public struct Purification: Sendable, Codable, Equatable {
+        public var defaultPurifier = PurifierKind.vae
+        public var maxSamples = 16
+        public var jpegQuality = 23
+        /// Patch stride in pixels; nil = half the patch size.
+        public var patchStride: Int?
+        /// Larger images are refused from their header, before decoding (decompression bombs).
+        public var maxImagePixels = 4096 * 4096
+        /// Images per multipart batch request.
+        public var maxBatchImages = 64
+    }
+
+    public struct Batching: Sendable, Codable, Equatable {
+        /// Requests for the same model and options purified and classified together.
+        public var maxBatchSize = 32
+        public var maxWaitMilliseconds = 2.0
+        /// Requests waiting at most; more get 503 + Retry-After at once.
+        public var queueCapacity = 256
+        /// A request not started within this time is answered 503.
+        public var requestTimeoutSeconds = 30.0
+        /// Inference threads; nil = one per core.
+        public var workers: Int?
+    }
+
+    public struct Auth: Sendable, Codable, Equatable {
+        /// Accepted API keys (also `VAEGUARD_API_KEYS`, comma-separated). Empty = no auth.
+        public var apiKeys: [String] = []
+        /// Requests per second per key (token bucket); 0 = unlimited.
+        public var rateLimitPerSecond = 0.0
+        public var rateLimitBurst = 0
+    }
+
+    public struct Upstream: Sendable, Codable, Equatable {
+        public var url: String
+        public var method = "POST"
+        /// Body type sent upstream: "image/png", "image/jpeg", or "multipart/form-data".
+        public var contentType = "image/png"
+        /// Form field name when contentType is multipart.
+        public var multipartField = "image"
+        public var timeoutSeconds = 10.0
+        /// Purifier used for proxied images (any size): patch-vae by default.
+        public var purifier: PurifierKind = .patchVAE
+        /// Which built-in model's purifiers to use (its channel count decides gray or RGB).
+        public var purifierModel = "cifar10"
+
+        public init(url: String) { self.url = url }
+
+        public init(from decoder: any Decoder) throws {
+            let c = try decoder.container(keyedBy: CodingKeys.self)
+            url = try c.decode(String.self, forKey: .url)
+            method = try c.decodeIfPresent(String.self, forKey: .method) ?? "POST"
+            contentType = try c.decodeIfPresent(String.self, forKey: .contentType) ?? "image/png"
+            multipartField = try c.decodeIfPresent(String.self, forKey: .multipartField) ?? "image"
+            timeoutSeconds = try c.decodeIfPresent(Double.self, forKey: .timeoutSeconds) ?? 10
+            purifier = try c.decodeIfPresent(PurifierKind.self, forKey: .purifier) ?? .patchVAE
+            purifierModel = try c.decodeIfPresent(String.self, forKey: .purifierModel) ?? "cifar10"
+        }
+    }
+
+    public struct Logging: Sendable, Codable, Equatable {
+        public var level = "info"
+        /// "json" (one object per line) or "text".
+        public var format = "json"
+    }
+}
+
+// MARK: - Decoding with defaults
+
+extension ServiceConfiguration {
+    /// Reads a configuration file; keys missing from the file keep their defaults.
+    public static func load(path: String) throws(ServiceError) -> ServiceConfiguration {
+        let data: Data
+        do { data = try Data(contentsOf: URL(fileURLWithPath: path)) } catch {
+            throw .configuration("cannot read \(path): \(error.localizedDescription)")
+        }
+        return try decode(data, source: path)
+    }
+
+    static func decode(_ data: Data, source: String) throws(ServiceError) -> ServiceConfiguration {
+        // Merge the file over the defaults at the JSON level, so partial files work without
+        // a hand-written decoder per struct.
+        do {
+            let defaults = try JSONSerialization.jsonObject(with: JSONEncoder().encode(ServiceConfiguration())) as! [String: Any]
+            guard let file = try JSONSerialization.jsonObject(with: data) as? [String: Any] else {
+                throw ServiceError.configuration("\(source): the top level must be a JSON object")
+            }
+            let known = Set(defaults.keys).union(["upstream"])
+            if let unknown = file.keys.first(where: { !known.contains($0) && !$0.hasPrefix("_") }) {
+                throw ServiceError.configuration("\(source): unknown key '\(unknown)'")
+            }
+            let merged = merge(defaults, file)
+            return try JSONDecoder().decode(ServiceConfiguration.self, from: JSONSerialization.data(withJSONObject: merged))
+        } catch let e as ServiceError {
+            throw e
+        } catch let DecodingError.typeMismatch(_, context), let DecodingError.valueNotFound(_, context) {
+            throw .configuration("\(source): wrong type at \(context.codingPath.map(\.stringValue).joined(separator: ".")): \(context.debugDescription)")
+        } catch let DecodingError.dataCorrupted(context) {
+            throw .configuration("\(source): invalid value at \(context.codingPath.map(\.stringValue).joined(separator: ".")): \(context.debugDescription)")
+        } catch {
+            throw .configuration("\(source): \(error)")
+        }
+    }
+
+    /// Recursive merge of JSON objects; keys starting with "_" (comments) are dropped.
+    static func merge(_ base: [String: Any], _ over: [String: Any]) -> [String: Any] {
+        var out = base
+        for (k, v) in over where !k.hasPrefix("_") {
+            if let b = base[k] as? [String: Any], let o = v as? [String: Any] {
+                out[k] = merge(b, o)
+            } else {
+                out[k] = v
+            }
+        }
+        return out
+    }
+}
+
+// MARK: - Environment and validation
+
+extension ServiceConfiguration {
+    /// Applies `VAEGUARD_*` environment variables (documented in config/README.md).
+    public mutating func applyEnvironment(_ env: [String: String] = ProcessInfo.processInfo.environment) throws(ServiceError) {
+        func value(_ key: String) -> String? { env[key].flatMap { $0.isEmpty ? nil : $0 } }
+        if let v = value("VAEGUARD_HOST") { server.host = v }
+        if let v = value("VAEGUARD_PORT") {
+            guard let p = Int(v) else { throw .configuration("VAEGUARD_PORT='\(v)' is not a number") }
+            server.port = p
+        }
+        if let v = value("VAEGUARD_MODELS") { models.directory = v }
+        if let v = value("VAEGUARD_DEFAULT_MODEL") { models.defaultModel = v }
+        if let v = value("VAEGUARD_API_KEYS") {
+            auth.apiKeys = v.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
+        }
+        if let v = value("VAEGUARD_LOG_LEVEL") { logging.level = v }
+        if let v = value("VAEGUARD_LOG_FORMAT") { logging.format = v }
+        if let v = value("VAEGUARD_UPSTREAM_URL") {
+            var u = upstream ?? Upstream(url: v)
+            u.url = v
+            upstream = u
+        }
+    }
+
+    /// Checks every value; the message names the key.
+    public func validate() throws(ServiceError) {
+        func check(_ ok: Bool, _ message: String) throws(ServiceError) { if !ok { throw .configuration(message) } }
+        try check((0...65535).contains(server.port), "server.port must be in 0…65535, got \(server.port)")
+        try check(server.maxBodyBytes > 0, "server.maxBodyBytes must be positive")
+        try check(server.maxHeaderBytes >= 1024, "server.maxHeaderBytes must be at least 1024")
+        try check(server.headerTimeoutSeconds > 0 && server.bodyTimeoutSeconds > 0 && server.idleTimeoutSeconds > 0,
+                  "server timeouts must be positive")
+        try check(server.maxConnections > 0, "server.maxConnections must be positive")
+        try check((server.tlsCertificate == nil) == (server.tlsPrivateKey == nil),
+                  "server.tlsCertificate and server.tlsPrivateKey must be set together")
+        try check(!models.entries.isEmpty, "models.entries must list at least one model")
+        try check(Set(models.entries.map(\.name)).count == models.entries.count, "models.entries has duplicate names")
+        try check(models.entries.contains { $0.name == models.defaultModel },
+                  "models.defaultModel '\(models.defaultModel)' is not in models.entries")
+        for e in models.entries {
+            try check(e.classifier != nil || e.upstream != nil, "model '\(e.name)' needs a classifier or an upstream")
+            try check(e.threshold > 0, "model '\(e.name)': threshold must be positive")
+        }
+        try check((1...DefenseOptions.maxSamples).contains(purification.maxSamples),
+                  "purification.maxSamples must be in 1…\(DefenseOptions.maxSamples)")
+        try check((1...100).contains(purification.jpegQuality), "purification.jpegQuality must be in 1…100")
+        try check(purification.maxImagePixels > 0, "purification.maxImagePixels must be positive")
+        try check(purification.maxBatchImages > 0, "purification.maxBatchImages must be positive")
+        try check(batching.maxBatchSize > 0, "batching.maxBatchSize must be positive")
+        try check(batching.maxWaitMilliseconds >= 0, "batching.maxWaitMilliseconds must be ≥ 0")
+        try check(batching.queueCapacity > 0, "batching.queueCapacity must be positive")
+        try check(batching.requestTimeoutSeconds > 0, "batching.requestTimeoutSeconds must be positive")
+        try check((batching.workers ?? 1) > 0, "batching.workers must be positive")
+        try check(auth.rateLimitPerSecond >= 0, "auth.rateLimitPerSecond must be ≥ 0")
+        try check(["trace", "debug", "info", "notice", "warning", "error", "critical"].contains(logging.level),
+                  "logging.level '\(logging.level)' is not a swift-log level")
+        try check(["json", "text"].contains(logging.format), "logging.format must be json or text")
+        for u in [upstream].compactMap({ $0 }) + models.entries.compactMap(\.upstream) {
+            try check(URL(string: u.url)?.scheme.map { ["http", "https"].contains($0) } == true,
+                      "upstream url '\(u.url)' must be http(s)")
+            try check(["image/png", "image/jpeg", "multipart/form-data"].contains(u.contentType),
+                      "upstream contentType must be image/png, image/jpeg or multipart/form-data")
+            try check(u.timeoutSeconds > 0, "upstream timeoutSeconds must be positive")
+        }
+    }
+
+    /// The HTTP server's settings.
+    public var httpConfiguration: HTTPServer.Configuration {
+        var c = HTTPServer.Configuration(host: server.host, port: UInt16(server.port))
+        c.maxBodyBytes = server.maxBodyBytes
+        c.maxHeaderBytes = server.maxHeaderBytes
+        c.headerTimeout = .milliseconds(Int(server.headerTimeoutSeconds * 1000))
+        c.bodyTimeout = .milliseconds(Int(server.bodyTimeoutSeconds * 1000))
+        c.idleTimeout = .milliseconds(Int(server.idleTimeoutSeconds * 1000))
+        c.maxConnections = server.maxConnections
+        c.serverName = "vaeguard"
+        if let cert = server.tlsCertificate, let key = server.tlsPrivateKey {
+            c.tls = TLSConfiguration(certificatePath: cert, privateKeyPath: key)
+        }
+        return c
+    }
+}

@@ -1,0 +1,142 @@
+import ArgumentParser
+import Foundation
+import Engine
+import NeuralNet
+import Datasets
+import Models
+import Purification
+import Training
+import Attacks
+
+/// `vaeguard evaluate`: attacks × ε × defenses × threat models × seeds on the first N test
+/// images, with CSV/JSON results, a markdown summary and SVG plots; resumable.
+struct EvaluateCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "evaluate",
+        abstract: "Evaluate defenses against FGSM / I-FGSM / PGD / CW under oblivious and adaptive (EOT, BPDA) attacks.",
+        discussion: """
+        Threat models (the `threat` column):
+          oblivious      attack the bare classifier, then purify (the paper's setting)
+          adaptive-eot   gradients through the VAE, averaged over --eot noise draws per step
+          adaptive-bpda  real purifier forward, identity backward (JPEG, patch VAE; also VAE)
+          adaptive       the strongest applicable adaptive attack per defense (VAE: eot, JPEG/patch: bpda)
+        Defenses: none, jpeg:Q, vae, vae:k=K (K-sample ensemble), vae:mean, vae:k=K:probs,
+          patch-vae, patch-vae:stride=S, patch-vae:mean.
+        Seeds change the VAE noise, PGD's random start and the attacker's EOT noise; the images
+        are always the first N test images and the attack labels are the classifier's predictions.
+
+        Examples:
+          vaeguard evaluate --dataset mnist --attack fgsm,ifgsm --eps paper \\
+            --defenses none,jpeg:10,jpeg:23,jpeg:50,jpeg:70,vae --images 1000 --seeds 1,2,3 --output runs/eval-mnist
+          vaeguard evaluate --dataset mnist --attack pgd --eps 0.1,0.3 --defenses none,jpeg:23,vae,vae:k=5 \\
+            --threat oblivious,adaptive --images 200 --output runs/eval-mnist --resume
+          vaeguard evaluate --dataset mnist --clean --defenses jpeg:23,vae --output runs/eval-mnist --resume
+        """)
+
+    @Option(help: "mnist or cifar10.") var dataset: String
+    @Option(help: "Datasets root (default: $VAEGUARD_DATASETS, else ../shared/datasets).") var datasets: String?
+    @Option(help: "Models folder (default: $VAEGUARD_MODELS, else ./models).") var models: String?
+    @Option(help: "Classifier model JSON (default: <models>/<dataset>-classifier.json).") var classifier: String?
+    @Option(help: "Whole-image VAE model JSON (default: <models>/<dataset>-vae.json if present).") var vae: String?
+    @Option(help: "Patch VAE model JSON (default: <models>/patch-vae-gray-8.json or patch-vae-rgb-8.json if present).")
+    var patchVae: String?
+    @Option(help: "Attacks, comma-separated: fgsm, ifgsm, pgd, cw.") var attack: String = ""
+    @Option(help: "ε values, comma-separated, or 'paper' for each attack's paper grid.") var eps: String = "paper"
+    @Option(help: "Defenses, comma-separated.") var defenses: String = "none,jpeg:10,jpeg:23,jpeg:50,jpeg:70,vae"
+    @Option(help: "Threat models: oblivious, adaptive, adaptive-eot, adaptive-bpda.") var threat: String = "oblivious"
+    @Option(help: "Use the first N test images.") var images: Int = 1000
+    @Option(help: "Seeds, comma-separated.") var seeds: String = "1,2,3"
+    @Option(help: "Output folder.") var output: String
+    @Flag(help: "Keep the results already in --output and skip their cells.") var resume = false
+    @Flag(help: "Also measure clean accuracy: classifier alone and after each purifier (sample and mean modes).") var clean = false
+    @Option(help: "Test images for --clean (default: the whole test set).") var cleanImages: Int?
+    @Option(help: "EOT draws per gradient step for stochastic defenses (adaptive).") var eot: Int = 10
+    @Option(help: "I-FGSM steps (step ε/steps).") var ifgsmSteps: Int = 10
+    @Option(help: "PGD steps.") var pgdSteps: Int = 40
+    @Option(help: "PGD step size = factor·ε/steps.") var pgdStepFactor: Float = 2.5
+    @Option(help: "CW binary-search steps.") var cwBinarySteps: Int = 5
+    @Option(help: "CW Adam steps per binary-search step.") var cwSteps: Int = 100
+    @Option(help: "CW Adam learning rate (tanh space).") var cwLearningRate: Float = 0.05
+    @Option(help: "CW initial trade-off constant c.") var cwInitialConstant: Float = 1
+    @Option(help: "Images per mini-batch.") var batchSize: Int = 100
+    @Option(help: "Parallel workers over mini-batches (default: all cores; the engine then runs one thread per worker).")
+    var workers: Int?
+
+    func run() throws {
+        guard let kind = DatasetKind(rawValue: dataset) else { throw ValidationError("unknown dataset '\(dataset)' (mnist, cifar10)") }
+        let attacks = try attack.split(separator: ",").map { raw -> AttackKind in
+            let t = raw.trimmingCharacters(in: .whitespaces)
+            guard let a = AttackKind(rawValue: t) else { throw ValidationError("unknown attack '\(t)' (fgsm, ifgsm, pgd, cw)") }
+            return a
+        }
+        guard !attacks.isEmpty || clean else { throw ValidationError("nothing to do: give --attack and/or --clean") }
+        var epsilons: [AttackKind: [Float]] = [:]
+        for a in attacks {
+            if eps == "paper" {
+                epsilons[a] = a.paperEpsilons(dataset: kind.rawValue)
+            } else {
+                let values = eps.split(separator: ",").compactMap { Float($0.trimmingCharacters(in: .whitespaces)) }
+                guard !values.isEmpty, values.allSatisfy({ $0 >= 0 }) else { throw ValidationError("--eps: 'paper' or a list like 0.1,0.3") }
+                epsilons[a] = values
+            }
+        }
+        let specs = try DefenseSpec.parseList(defenses)
+        let (threats, bestAdaptive) = try ThreatModel.parseList(threat)
+        let seedList = seeds.split(separator: ",").compactMap { UInt64($0.trimmingCharacters(in: .whitespaces)) }
+        guard !seedList.isEmpty else { throw ValidationError("--seeds: a list like 1,2,3") }
+        var settings = AttackSettings()
+        settings.eotSamples = eot
+        settings.ifgsmSteps = ifgsmSteps
+        settings.pgdSteps = pgdSteps
+        settings.pgdStepFactor = pgdStepFactor
+        settings.cw = CarliniWagnerL2(binarySteps: cwBinarySteps, steps: cwSteps, learningRate: cwLearningRate,
+                                      initialConstant: cwInitialConstant)
+
+        let workerCount = max(1, workers ?? ProcessInfo.processInfo.activeProcessorCount)
+        if workerCount > 1 { ComputeSettings.parallelism = 1 }   // parallelise at one level only
+        BLASRuntime.setThreadCount(1)
+
+        let model = try EvaluateModels.load(dataset: kind, models: models, classifier: classifier, vae: vae, patchVAE: patchVae)
+        let needsVAE = specs.contains { $0.kind == .vae }, needsPatch = specs.contains { $0.kind == .patchVAE }
+        if needsVAE && model.defended.vae == nil { throw ValidationError("a vae defense was asked for but no VAE model was found (--vae)") }
+        if needsPatch && model.defended.patchVAE == nil { throw ValidationError("a patch-vae defense was asked for but no patch VAE was found (--patch-vae)") }
+
+        let root = try DatasetKind.locateRoot(explicit: datasets)
+        let test = try kind.load(root: root, split: .test)
+        let store = try ResultStore(directory: URL(fileURLWithPath: output), resume: resume)
+        let grid = EvaluationGrid(dataset: kind.rawValue, attacks: attacks, epsilons: epsilons, defenses: specs, threats: threats,
+                                  bestAdaptive: bestAdaptive, seeds: seedList, settings: settings)
+        print("models: \(model.description)")
+        print("workers \(workerCount), engine parallelism \(ComputeSettings.parallelism), batch \(batchSize)")
+
+        if clean {
+            let n = min(cleanImages ?? test.count, test.count)
+            let (x, y) = test.batch(Array(0..<n))
+            let evaluator = GridEvaluator(model: model.defended, images: x, labels: y, grid: grid, store: store,
+                                          batchSize: batchSize, workers: workerCount)
+            let start = Date()
+            try evaluator.runClean(classifierName: model.classifierName)
+            print(String(format: "clean accuracy on %d images in %.0f s", n, Date().timeIntervalSince(start)))
+        }
+        if !attacks.isEmpty {
+            let n = min(images, test.count)
+            let (x, y) = test.batch(Array(0..<n))
+            let evaluator = GridEvaluator(model: model.defended, images: x, labels: y, grid: grid, store: store,
+                                          batchSize: batchSize, workers: workerCount)
+            let pending = evaluator.pendingCount
+            print("grid: \(grid.cellKeys.count) cells on \(n) images, \(pending) to run")
+            let bar = ProgressBar(total: pending, label: "evaluate \(kind.rawValue)", plainInterval: 10)
+            evaluator.progress = { done, total, processed, cell in
+                let extra = String(format: "%@ ε=%.4g %@ %@ seed %llu acc %.3f", cell.attack.rawValue, cell.epsilon,
+                                   cell.threat.rawValue, cell.defense, cell.seed, cell.accuracy)
+                bar.update(step: done, items: processed, extra: extra)
+            }
+            let start = Date()
+            try evaluator.run()
+            bar.finish()
+            print(String(format: "grid done in %.0f s", Date().timeIntervalSince(start)))
+        }
+        try Report.write(store)
+        print("results: \(output)/results.csv, results.json, summary.csv, summary.md, plots/")
+    }
+}

@@ -1,0 +1,47 @@
+import Foundation
+import NeuralNet
+import Datasets
+import Models
+import Purification
+
+/// Loads the classifier and purifiers `vaeguard evaluate` attacks, each from its own model
+/// file so a model still being trained elsewhere in `models/` does not get in the way.
+struct EvaluateModels {
+    let defended: DefendedModel
+    let classifierName: String
+    let description: String
+
+    static func load(dataset: DatasetKind, models: String?, classifier: String?, vae: String?, patchVAE: String?) throws -> EvaluateModels {
+        let dir = ModelCatalog.locateDirectory(explicit: models) ?? URL(fileURLWithPath: "models")
+        func url(_ explicit: String?, _ name: String) -> URL? {
+            if let explicit { return URL(fileURLWithPath: explicit) }
+            let u = dir.appendingPathComponent("\(name).json")
+            return FileManager.default.fileExists(atPath: u.path) ? u : nil
+        }
+        guard let classifierURL = url(classifier, "\(dataset.rawValue)-classifier") else {
+            throw EvaluateModelError("no classifier: \(dir.path)/\(dataset.rawValue)-classifier.json is missing (use --classifier)")
+        }
+        let classifierFile = try ModelFile.load(classifierURL)
+        guard case .classifier(let net) = classifierFile.network else {
+            throw EvaluateModelError("\(classifierURL.path) is not a classifier")
+        }
+        func loadVAE(_ u: URL?) throws -> (VariationalAutoencoder, String)? {
+            guard let u else { return nil }
+            let file = try ModelFile.load(u)
+            guard case .vae(let v) = file.network else { throw EvaluateModelError("\(u.path) is not a VAE") }
+            return (v, "\(file.architecture.name)@\(file.architecture.version) (\(u.path))")
+        }
+        let whole = try loadVAE(url(vae, "\(dataset.rawValue)-vae"))
+        let patch = try loadVAE(url(patchVAE, dataset == .mnist ? "patch-vae-gray-8" : "patch-vae-rgb-8"))
+        let arch = classifierFile.architecture
+        let defended = DefendedModel(name: arch.name, version: arch.version, labels: arch.labels ?? [], classifier: net,
+                                     vae: whole?.0, patchVAE: patch?.0, threshold: .infinity)
+        let text = "classifier \(arch.name)@\(arch.version) (\(classifierURL.path)); vae \(whole?.1 ?? "none"); patch vae \(patch?.1 ?? "none")"
+        return EvaluateModels(defended: defended, classifierName: arch.name, description: text)
+    }
+}
+
+struct EvaluateModelError: Error, CustomStringConvertible {
+    let description: String
+    init(_ d: String) { description = d }
+}

@@ -1,0 +1,72 @@
+import Foundation
+import Testing
+import Engine
+import NeuralNet
+import Purification
+@testable import Attacks
+
+@Suite("Evaluation grid, resume and reports")
+struct EvaluationTests {
+    @Test func defenseSpecs_parse_andRejectNonsense() throws {
+        let specs = try DefenseSpec.parseList("none,jpeg:10,vae,vae:k=5,vae:mean,patch-vae:stride=4:mean,vae:k=3:probs")
+        #expect(specs.map(\.name) == ["none", "jpeg:10", "vae", "vae:k=5", "vae:mean", "patch-vae:stride=4:mean", "vae:k=3:probs"])
+        #expect(specs[1].options.jpegQuality == 10)
+        #expect(specs[3].options.samples == 5)
+        #expect(specs[2].isStochastic && !specs[4].isStochastic)
+        #expect(throws: AttackError.self) { _ = try DefenseSpec(parsing: "gauss") }
+        #expect(throws: AttackError.self) { _ = try DefenseSpec(parsing: "jpeg:500") }
+        #expect(throws: AttackError.self) { _ = try DefenseSpec(parsing: "vae:k=x") }
+        let (threats, best) = try ThreatModel.parseList("oblivious,adaptive")
+        #expect(threats == [.oblivious] && best)
+    }
+
+    @Test func paperGrids_matchTheNotes() {
+        let mnist = AttackKind.fgsm.paperEpsilons(dataset: "mnist")
+        #expect(mnist.count == 20 && mnist.first == 0.005 && abs(mnist.last! - 0.12) < 1e-6)
+        #expect(AttackKind.ifgsm.paperEpsilons(dataset: "cifar10").count == 15)
+    }
+
+    @Test func grid_runs_resumes_andWritesReports() throws {
+        let (x, y) = TinyModels.dataset(count: 12)
+        let model = TinyModels.defended(classifier: try TinyModels.templateClassifier(), vae: try TinyModels.smoothVAE())
+        var settings = AttackSettings()
+        settings.pgdSteps = 5
+        settings.eotSamples = 2
+        let (threats, best) = try ThreatModel.parseList("oblivious,adaptive")
+        let grid = EvaluationGrid(dataset: "tiny", attacks: [.fgsm, .pgd], epsilons: [.fgsm: [0.05, 0.3], .pgd: [0.3]],
+                                  defenses: try DefenseSpec.parseList("none,jpeg:50,vae"), threats: threats, bestAdaptive: best,
+                                  seeds: [1, 2], settings: settings)
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("attacks-test-\(UInt64.random(in: 0...UInt64.max))")
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let store = try ResultStore(directory: dir, resume: false)
+        let evaluator = GridEvaluator(model: model, images: x, labels: y, grid: grid, store: store, batchSize: 5, workers: 2)
+        // 3 ε × (3 oblivious + jpeg BPDA + vae EOT) × 2 seeds.
+        #expect(grid.cellKeys.count == 30)
+        try evaluator.run()
+        try evaluator.runClean(classifierName: "tiny")
+        #expect(store.cells.count == 30)
+        let none = store.cells.filter { $0.defense == "none" && $0.attack == .fgsm }
+        let weak = none.first { abs($0.epsilon - 0.05) < 1e-6 }!.accuracy, strong = none.first { abs($0.epsilon - 0.3) < 1e-6 }!.accuracy
+        #expect(strong < weak)
+        #expect(store.cells.allSatisfy { $0.threat != .adaptiveEOT || ($0.defense == "vae" && $0.eotSamples == 2) })
+        #expect(store.cells.contains { $0.threat == .adaptiveBPDA && $0.defense == "jpeg:50" })
+        #expect(store.clean.contains { $0.defense == "vae:mean" } && store.clean.contains { $0.defense == "none" && $0.accuracy > 0.95 })
+        // Same worker count or not, the same cell gives the same numbers.
+        let store1 = try ResultStore(directory: dir.appendingPathComponent("one"), resume: false)
+        let single = GridEvaluator(model: model, images: x, labels: y, grid: grid, store: store1, batchSize: 5, workers: 1)
+        try single.run()
+        for c in store1.cells { #expect(store.cells.first { $0.key == c.key }?.correct == c.correct) }
+        // Resume: nothing left to do; without --resume the folder is refused.
+        let resumed = try ResultStore(directory: dir, resume: true)
+        #expect(resumed.cells.count == 30)
+        #expect(GridEvaluator(model: model, images: x, labels: y, grid: grid, store: resumed).pendingCount == 0)
+        #expect(throws: AttackError.self) { _ = try ResultStore(directory: dir, resume: false) }
+        try Report.write(resumed)
+        let md = try String(contentsOf: dir.appendingPathComponent("summary.md"), encoding: .utf8)
+        #expect(md.contains("tiny FGSM (oblivious)") && md.contains("adaptive-eot") && md.contains("Clean accuracy"))
+        let svg = try String(contentsOf: dir.appendingPathComponent("plots/tiny-fgsm-oblivious-l2.svg"), encoding: .utf8)
+        #expect(svg.hasPrefix("<svg") && svg.contains("polyline"))
+        let csv = try String(contentsOf: dir.appendingPathComponent("results.csv"), encoding: .utf8)
+        #expect(csv.split(separator: "\n").count == 31)
+    }
+}

@@ -1,0 +1,96 @@
+import Testing
+import Foundation
+import Imaging
+@testable import Service
+
+/// The purifying proxy against a real upstream process (a small Python HTTP server).
+@Suite("Purifying proxy", .serialized)
+struct ProxyTests {
+    final class Upstream {
+        let process = Process()
+        let port: Int
+
+        init() throws {
+            let script = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("Fixtures/upstream.py")
+            let portFile = FileManager.default.temporaryDirectory.appendingPathComponent("vg-upstream-\(UUID().uuidString)")
+            process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+            process.arguments = ["python3", script.path, portFile.path]
+            try process.run()
+            var port = 0
+            for _ in 0..<100 where port == 0 {
+                Thread.sleep(forTimeInterval: 0.05)
+                port = Int((try? String(contentsOf: portFile, encoding: .utf8)) ?? "") ?? 0
+            }
+            guard port > 0 else { process.terminate(); throw ServiceError.internalError("upstream did not start") }
+            self.port = port
+        }
+
+        func url(_ path: String) -> String { "http://127.0.0.1:\(port)\(path)" }
+        /// SIGKILL and reap with waitpid: Foundation's `waitUntilExit` spins a run loop on a
+        /// cooperative thread and can stall the whole test pool.
+        deinit {
+            let pid = process.processIdentifier
+            kill(pid, SIGKILL)
+            var status: Int32 = 0
+            _ = waitpid(pid, &status, 0)
+        }
+    }
+
+    func config(upstream: String, timeout: Double = 10, contentType: String = "image/png") -> ServiceConfiguration {
+        var cfg = TestService.configuration()
+        var u = ServiceConfiguration.Upstream(url: upstream)
+        u.timeoutSeconds = timeout
+        u.contentType = contentType
+        u.purifierModel = "toyrgb"
+        cfg.upstream = u
+        return cfg
+    }
+
+    @Test func proxy_purifiesAnySizeAndRelaysTheUpstreamReply() async throws {
+        let up = try Upstream()
+        try await TestService.with(config(upstream: up.url("/classify"))) { s in
+            let image = try Image(width: 61, height: 45, channels: 3, fill: 90)
+            let r = try await s.request("POST", "/v1/proxy", body: Data(try image.pngData()), headers: ["X-Request-Id": "req-42"])
+            #expect(r.status == 200)
+            #expect(r.json["label"] as? String == "cat")
+            #expect(r.json["kind"] as? String == "png")
+            #expect(r.json["request_id"] as? String == "req-42")
+            #expect(r.header("X-VAEGuard-Purifier") == "patch-vae")
+            #expect(r.header("X-VAEGuard-Reconstruction-Error") != nil)
+            #expect(r.header("X-VAEGuard-Upstream-Status") == "200")
+        }
+    }
+
+    @Test func proxy_multipartUpstream() async throws {
+        let up = try Upstream()
+        try await TestService.with(config(upstream: up.url("/classify"), contentType: "multipart/form-data")) { s in
+            let r = try await s.request("POST", "/v1/proxy?purifier=jpeg", body: try TestService.png(channels: 3))
+            #expect(r.status == 200)
+            #expect(r.json["kind"] as? String == "multipart")
+            #expect(r.header("X-VAEGuard-Purifier") == "jpeg")
+        }
+    }
+
+    @Test func upstreamError_is502_andTimeout_is504() async throws {
+        let up = try Upstream()
+        try await TestService.with(config(upstream: up.url("/fail"))) { s in
+            let body = try TestService.png(channels: 3)
+            #expect(try await s.request("POST", "/v1/proxy", body: body).status == 502)
+        }
+        try await TestService.with(config(upstream: up.url("/slow"), timeout: 0.5)) { s in
+            let body = try TestService.png(channels: 3)
+            #expect(try await s.request("POST", "/v1/proxy", body: body).status == 504)
+        }
+        try await TestService.with(config(upstream: "http://127.0.0.1:1/none")) { s in
+            let body = try TestService.png(channels: 3)
+            #expect(try await s.request("POST", "/v1/proxy", body: body).status == 502)
+        }
+    }
+
+    @Test func proxyWithoutUpstream_is404() async throws {
+        try await TestService.with { s in
+            let body = try TestService.png()
+            #expect(try await s.request("POST", "/v1/proxy", body: body).status == 404)
+        }
+    }
+}
