@@ -3,13 +3,13 @@
 # Used by the Makefile, CI (.ci/run) and the Dockerfile, so all three install the same way.
 #
 #   scripts/install-deps.sh            build + runtime libraries (what `make serve` needs)
-#   scripts/install-deps.sh --test     also the tools the test suite uses (openssl CLI, curl)
+#   scripts/install-deps.sh --test     also the tools the test suite uses (openssl CLI, curl, chromium for the demo page test)
 #   scripts/install-deps.sh --runtime  only the shared libraries (the Docker runtime stage)
 set -euo pipefail
 
 build=(pkg-config libopenblas-dev libpng-dev zlib1g-dev libssl-dev libturbojpeg0-dev libjpeg62-turbo-dev)
 runtime=(libopenblas0-pthread libpng16-16 zlib1g libssl3 libturbojpeg0 curl ca-certificates)
-testing=(openssl curl)
+testing=(openssl curl chromium)
 
 case "${1:-}" in
   --runtime) wanted=("${runtime[@]}") ;;

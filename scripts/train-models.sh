@@ -9,7 +9,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 VG=${VAEGUARD_BIN:-.build/release/vaeguard}
 # Run from a private copy so a rebuild during training cannot replace the running binary.
-BIN=$(mktemp /tmp/vaeguard-train.XXXXXX); cp "$VG" "$BIN"; trap 'rm -f "$BIN"' EXIT
+BIN=$(mktemp /tmp/vaeguard-train.XXXXXX); cp "$VG" "$BIN"; chmod +x "$BIN"; trap 'rm -f "$BIN"' EXIT
 mkdir -p runs
 
 run() {
@@ -19,7 +19,7 @@ run() {
 }
 
 steps=("$@")
-[ ${#steps[@]} -eq 0 ] && steps=(mnist-classifier mnist-vae cifar10-classifier cifar10-vae patch-vae-gray-8 patch-vae-rgb-8)
+[ ${#steps[@]} -eq 0 ] && steps=(mnist-classifier mnist-vae patch-vae-gray-8 patch-vae-rgb-8 cifar10-classifier cifar10-vae)
 for step in "${steps[@]}"; do
   case $step in
     mnist-classifier)   run $step train classifier --dataset mnist --epochs 12 --milestones 8 ;;
@@ -27,8 +27,11 @@ for step in "${steps[@]}"; do
     cifar10-classifier) run $step train classifier --dataset cifar10 --epochs 35 --batch-size 128 --augment \
                           --weight-decay 1e-4 --milestones 22,30 ;;
     cifar10-vae)        run $step train vae --dataset cifar10 --epochs 20 ;;
-    patch-vae-gray-8)   run $step train patch-vae --dataset mnist --patch 8 --latent 64 --width 2 --epochs 10 ;;
-    patch-vae-rgb-8)    run $step train patch-vae --dataset cifar10 --patch 8 --latent 128 --width 2 --epochs 10 ;;
+    # Patch VAEs follow the paper's patch loss: BCE summed over the patch + 0.01 x KL averaged over latents.
+    patch-vae-gray-8)   run $step train patch-vae --dataset mnist --patch 8 --latent 64 --width 2 --epochs 10 \
+                          --reconstruction bce --kl-reduction mean ;;
+    patch-vae-rgb-8)    run $step train patch-vae --dataset cifar10 --patch 8 --latent 128 --width 2 --epochs 10 \
+                          --reconstruction bce --kl-reduction mean ;;
     *) echo "unknown step $step" >&2; exit 2 ;;
   esac
 done

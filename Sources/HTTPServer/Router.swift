@@ -30,7 +30,7 @@ public struct Router: Sendable {
         case notFound
     }
 
-    private var routes: [Route] = []
+    private(set) var routes: [Route] = []
 
     public init() {}
 

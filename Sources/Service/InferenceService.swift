@@ -53,6 +53,7 @@ public final class InferenceService: Sendable {
             let start = Date()
             do {
                 try registry.loadAndWarm()
+                for warning in registry.loadWarnings { logger.warning("\(warning)") }
                 logger.info("models ready", metadata: ["models": "\(registry.models.map(\.name))",
                                                        "seconds": "\(String(format: "%.2f", Date().timeIntervalSince(start)))"])
             } catch {

@@ -12,6 +12,7 @@ public final class ModelRegistry: @unchecked Sendable {
     private let lock = NSLock()
     private var defended: [String: DefendedModel] = [:]
     private var loadError: String?
+    private var warnings: [String] = []
     private var ready = false
     public let configuration: ServiceConfiguration
 
@@ -23,22 +24,38 @@ public final class ModelRegistry: @unchecked Sendable {
     public var failure: String? { lock.withLock { loadError } }
 
     /// Loads every configured model and runs one inference through each purifier.
+    ///
+    /// A model whose classifier file is absent is skipped, and a purifier whose VAE file is
+    /// absent is left out of that model, each with a warning in `warnings` (and the log): a
+    /// deployment may ship only some models. A file that exists but is invalid (checksum,
+    /// shape, format) is an error, and so is having no model at all.
     public func loadAndWarm() throws {
         do {
             let directory = ModelCatalog.locateDirectory(explicit: configuration.models.directory)
-            var loaded: [String: DefendedModel] = [:]
             let needsModels = configuration.models.entries.contains { $0.classifier != nil }
-            let catalog: ModelCatalog? = try directory.map { try ModelCatalog(directory: $0) }
-            if needsModels && catalog == nil {
-                throw ServiceError.configuration("no models folder found (set models.directory or VAEGUARD_MODELS)")
+            guard let directory else {
+                if needsModels { throw ServiceError.configuration("no models folder found (set models.directory or VAEGUARD_MODELS)") }
+                lock.withLock { ready = true }
+                return
             }
-            for entry in configuration.models.entries {
-                guard entry.classifier != nil, let catalog else { continue }
-                loaded[entry.name] = try Self.assemble(entry, catalog: catalog)
+            let catalog = try ModelCatalog(directory: directory)
+            var loaded: [String: DefendedModel] = [:]
+            var notes: [String] = []
+            for entry in configuration.models.entries where entry.classifier != nil {
+                guard let (model, missing) = try Self.assemble(entry, catalog: catalog) else {
+                    notes.append("model '\(entry.name)' skipped: '\(entry.classifier!)' not in \(directory.path)")
+                    continue
+                }
+                notes += missing.map { "model '\(entry.name)': '\($0)' not in \(directory.path); that purifier is unavailable" }
+                loaded[entry.name] = model
+            }
+            if needsModels && loaded.isEmpty {
+                throw ServiceError.configuration("none of the configured models is in \(directory.path)")
             }
             for model in loaded.values { try Self.warm(model) }
             lock.withLock {
                 defended = loaded
+                warnings = notes
                 ready = true
             }
         } catch {
@@ -47,12 +64,18 @@ public final class ModelRegistry: @unchecked Sendable {
         }
     }
 
+    /// What `loadAndWarm` left out.
+    public var loadWarnings: [String] { lock.withLock { warnings } }
+
     /// Loads a single configured model (the CLI's classify and purify).
     public func loadOne(_ entry: ServiceConfiguration.ModelEntry) throws -> DefendedModel {
         guard let directory = ModelCatalog.locateDirectory(explicit: configuration.models.directory) else {
             throw ServiceError.configuration("no models folder found (set models.directory or VAEGUARD_MODELS)")
         }
-        return try Self.assemble(entry, catalog: ModelCatalog(directory: directory))
+        guard let (model, _) = try Self.assemble(entry, catalog: ModelCatalog(directory: directory)) else {
+            throw ServiceError.configuration("model '\(entry.name)': '\(entry.classifier ?? "")' is not in \(directory.path)")
+        }
+        return model
     }
 
     /// Installs already-built models (tests).
@@ -75,30 +98,36 @@ public final class ModelRegistry: @unchecked Sendable {
         return model
     }
 
-    static func assemble(_ entry: ServiceConfiguration.ModelEntry, catalog: ModelCatalog) throws -> DefendedModel {
-        func file(_ name: String?) throws -> ModelFile? {
+    /// Builds one model from catalog files; nil when its classifier file is absent. The
+    /// second value names VAE files that are absent (their purifiers are left out).
+    static func assemble(_ entry: ServiceConfiguration.ModelEntry, catalog: ModelCatalog) throws
+        -> (DefendedModel, missing: [String])? {
+        guard let classifierName = entry.classifier, let cf = catalog[classifierName] else { return nil }
+        guard case .classifier(let classifier) = cf.network else {
+            throw ServiceError.configuration("model '\(entry.name)': '\(classifierName)' is not a classifier")
+        }
+        var missing: [String] = []
+        func vae(_ name: String?) throws -> VariationalAutoencoder? {
             guard let name else { return nil }
             guard let f = catalog[name] else {
-                throw ServiceError.configuration("model '\(entry.name)' needs '\(name)', not found in \(catalog.directory.path)")
+                missing.append(name)
+                return nil
             }
-            return f
-        }
-        guard let cf = try file(entry.classifier), case .classifier(let classifier) = cf.network else {
-            throw ServiceError.configuration("model '\(entry.name)': '\(entry.classifier ?? "")' is not a classifier")
-        }
-        func vae(_ name: String?) throws -> VariationalAutoencoder? {
-            guard let f = try file(name) else { return nil }
-            guard case .vae(let v) = f.network else { throw ServiceError.configuration("'\(name!)' is not a VAE") }
+            guard case .vae(let v) = f.network else { throw ServiceError.configuration("'\(name)' is not a VAE") }
             return v
         }
         let wholeVAE = try vae(entry.vae)
         if let wholeVAE, wholeVAE.inputShape != classifier.inputShape {
             throw ServiceError.configuration("model '\(entry.name)': VAE input \(wholeVAE.inputShape) ≠ classifier input \(classifier.inputShape)")
         }
-        return DefendedModel(name: entry.name, version: cf.architecture.version,
-                             labels: cf.architecture.labels ?? (0..<(classifier.outputShape.first ?? 0)).map(String.init),
-                             classifier: classifier, vae: wholeVAE, patchVAE: try vae(entry.patchVAE),
-                             threshold: entry.threshold)
+        let patch = try vae(entry.patchVAE)
+        if let patch, patch.inputShape.last != classifier.inputShape.last {
+            throw ServiceError.configuration("model '\(entry.name)': patch VAE channels differ from the classifier's")
+        }
+        let model = DefendedModel(name: entry.name, version: cf.architecture.version,
+                                  labels: cf.architecture.labels ?? (0..<(classifier.outputShape.first ?? 0)).map(String.init),
+                                  classifier: classifier, vae: wholeVAE, patchVAE: patch, threshold: entry.threshold)
+        return (model, missing)
     }
 
     /// One inference per purifier, so the first real request does not pay for page faults.

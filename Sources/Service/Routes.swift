@@ -14,11 +14,14 @@ enum Routes {
             h["Content-Type"] = "text/plain; version=0.0.4; charset=utf-8"
             return HTTPResponse(status: .ok, headers: h, body: ctx.metrics.render())
         }
+        r.get("/") { _ in DemoPage.response() }
+        r.get("/demo/samples/:name") { try DemoPage.sample($0) }
         // v1 API
         r.get("/v1/models") { _ in try models(ctx) }
         r.post("/v1/classify") { try await classify($0, ctx) }
         r.post("/v1/purify") { try await purify($0, ctx) }
         r.post("/v1/proxy") { try await proxy($0, ctx, entry: nil) }
+        r.post("/v1/attack") { try await attack($0, ctx) }
         // Open Inference Protocol v2
         OpenInference.register(&r, ctx)
         return r

@@ -30,6 +30,13 @@ struct OperationsTests {
         try registry.loadAndWarm()
         #expect(registry.isReady)
         #expect(try registry.model(named: "toy").availablePurifiers == [.none, .jpeg, .vae])
+        // A missing purifier file leaves that purifier out, with a warning.
+        var partial = cfg
+        partial.models.entries = [.init(name: "toy", classifier: "toy-classifier", vae: "toy-vae", patchVAE: "absent-vae", threshold: 0.01)]
+        let partialRegistry = ModelRegistry(configuration: partial)
+        try partialRegistry.loadAndWarm()
+        #expect(partialRegistry.loadWarnings.count == 1)
+        // No usable model at all is an error.
         var missing = cfg
         missing.models.entries = [.init(name: "toy", classifier: "absent", threshold: 0.01)]
         #expect(throws: ServiceError.self) { try ModelRegistry(configuration: missing).loadAndWarm() }

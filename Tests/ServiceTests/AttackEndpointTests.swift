@@ -1,0 +1,145 @@
+import Testing
+import Foundation
+import Imaging
+@testable import Service
+
+@Suite("POST /v1/attack over real sockets", .serialized)
+struct AttackEndpointTests {
+    /// Decodes a panel's base64 PNG.
+    static func image(_ panel: [String: Any]?) throws -> Image {
+        let b64 = try #require(panel?["image"] as? String)
+        let bytes = try #require(Data(base64Encoded: b64))
+        return try ImageDecoder.decode(Array(bytes), maxPixels: 1 << 20)
+    }
+
+    static func linfLevels(_ a: Image, _ b: Image) -> Int {
+        zip(a.pixels, b.pixels).map { abs(Int($0) - Int($1)) }.max() ?? 0
+    }
+
+    @Test(arguments: [("fgsm", 1), ("pgd", 5)])
+    func attack_returnsThreeImagesWithinEpsilon(attack: String, steps: Int) async throws {
+        try await TestService.with { s in
+            let eps = 0.1
+            let r = try await s.request("POST", "/v1/attack?attack=\(attack)&eps=\(eps)&steps=\(steps)&purifier=vae&seed=3",
+                                        body: try TestService.png(width: 20, height: 14), headers: ["Content-Type": "image/png"])
+            #expect(r.status == 200, "\(String(decoding: r.body, as: UTF8.self))")
+            let json = r.json
+            var images: [Image] = []
+            for name in ["original", "adversarial", "purified"] {
+                let panel = json[name] as? [String: Any]
+                let img = try Self.image(panel)
+                #expect(img.width == 8 && img.height == 8 && img.channels == 1, "\(name) is at model resolution")
+                images.append(img)
+                let predictions = try #require(panel?["predictions"] as? [[String: Any]])
+                #expect(predictions.count == 3)
+                let confidences = predictions.compactMap { ($0["confidence"] as? NSNumber)?.floatValue }
+                #expect(confidences == confidences.sorted(by: >))
+                #expect(predictions.allSatisfy { $0["label"] is String && $0["index"] is Int })
+                #expect(panel?["reconstruction_error"] is NSNumber)
+                #expect(panel?["suspected_adversarial"] is Bool)
+            }
+            let info = try #require(json["attack"] as? [String: Any])
+            #expect(info["name"] as? String == attack)
+            #expect(info["steps"] as? Int == steps)
+            #expect(abs(((info["eps"] as? NSNumber)?.doubleValue ?? 0) - eps) < 1e-6)
+            let linf = try #require((info["linf"] as? NSNumber)?.doubleValue)
+            #expect(linf > 0 && linf <= eps + 1.0 / 255)
+            #expect(((info["l2"] as? NSNumber)?.doubleValue ?? -1) >= linf)
+            // The PNGs themselves stay in the ball (8-bit levels).
+            let levels = Self.linfLevels(images[0], images[1])
+            #expect(levels > 0 && Double(levels) <= eps * 255 + 1)
+            #expect((json["model"] as? [String: Any])?["name"] as? String == "toy")
+            #expect((json["purifier"] as? [String: Any])?["name"] as? String == "vae")
+            #expect(json["request_id"] as? String == r.header("X-Request-Id"))
+            #expect((json["timings"] as? [String: Any])?["total_ms"] is NSNumber)
+            #expect(json["threshold"] is NSNumber)
+        }
+    }
+
+    @Test func attackNone_multipartRGB_jpegPurifier() async throws {
+        try await TestService.with { s in
+            let (body, type) = TestService.multipart([try TestService.png(width: 8, height: 8, channels: 3, seed: 7)])
+            let r = try await s.request("POST", "/v1/attack?model=toyrgb&attack=none&purifier=jpeg&quality=40&top_k=2",
+                                        body: body, headers: ["Content-Type": type])
+            #expect(r.status == 200, "\(String(decoding: r.body, as: UTF8.self))")
+            let json = r.json
+            let original = try Self.image(json["original"] as? [String: Any])
+            let adversarial = try Self.image(json["adversarial"] as? [String: Any])
+            #expect(original.channels == 3 && original == adversarial)
+            #expect(((json["attack"] as? [String: Any])?["linf"] as? NSNumber)?.doubleValue == 0)
+            #expect(((json["purified"] as? [String: Any])?["predictions"] as? [Any])?.count == 2)
+            let settings = (json["purifier"] as? [String: Any])?["settings"] as? [String: Any]
+            #expect(settings?["quality"] as? String == "40")
+        }
+    }
+
+    @Test func seededPGD_isReproducible() async throws {
+        try await TestService.with { s in
+            let path = "/v1/attack?attack=pgd&eps=0.05&steps=3&purifier=none&seed=11"
+            let a = try await s.request("POST", path, body: try TestService.png(seed: 5))
+            let b = try await s.request("POST", path, body: try TestService.png(seed: 5))
+            #expect(a.status == 200 && b.status == 200)
+            #expect((a.json["adversarial"] as? [String: Any])?["image"] as? String
+                    == (b.json["adversarial"] as? [String: Any])?["image"] as? String)
+        }
+    }
+
+    @Test(arguments: [
+        ("attack=fgsm&eps=0", 400, "eps"),
+        ("attack=fgsm&eps=2", 400, "eps"),
+        ("attack=fgsm&eps=-0.1", 400, "eps"),
+        ("attack=fgsm&eps=nan", 400, "eps"),
+        ("attack=fgsm&eps=abc", 400, "eps"),
+        ("attack=foo", 400, "attack must be one of none, fgsm, pgd"),
+        ("attack=pgd&steps=0", 400, "steps"),
+        ("attack=pgd&steps=101", 400, "steps"),
+        ("attack=pgd&steps=x", 400, "steps"),
+        ("purifier=magic", 400, "purifier"),
+        ("samples=0", 400, "samples"),
+        ("colour=red", 400, "unknown query parameter"),
+        ("model=nope", 404, "unknown model"),
+    ])
+    func badParameters_areClientErrorsWithMessages(query: String, status: Int, message: String) async throws {
+        try await TestService.with { s in
+            let r = try await s.request("POST", "/v1/attack?" + query, body: try TestService.png())
+            #expect(r.status == status)
+            let error = (r.json["error"] as? [String: Any])?["message"] as? String ?? ""
+            #expect(error.contains(message), "\(query): \(error)")
+        }
+    }
+
+    @Test func badBodies_andPixelLimit() async throws {
+        var cfg = TestService.configuration()
+        cfg.purification.maxImagePixels = 100
+        try await TestService.with(cfg) { s in
+            let status1 = try await s.request("POST", "/v1/attack", body: Data()).status
+            #expect(status1 == 400)
+            let status2 = try await s.request("POST", "/v1/attack", body: Data("GIF89a....".utf8)).status
+            #expect(status2 == 415)
+            let status3 = try await s.request("POST", "/v1/attack", body: try TestService.png(width: 20, height: 14)).status
+            #expect(status3 == 422)
+            let status4 = try await s.request("GET", "/v1/attack").status
+            #expect(status4 == 405)
+        }
+    }
+
+    @Test func apiKey_isRequiredWhenConfigured_pageStaysOpen() async throws {
+        var cfg = TestService.configuration()
+        cfg.auth.apiKeys = ["s3cret"]
+        try await TestService.with(cfg) { s in
+            let png = try TestService.png()
+            let missing = try await s.request("POST", "/v1/attack?attack=fgsm&eps=0.1", body: png)
+            #expect(missing.status == 401)
+            let wrong = try await s.request("POST", "/v1/attack?attack=fgsm&eps=0.1", body: png, headers: ["X-API-Key": "nope"])
+            #expect(wrong.status == 401)
+            let ok = try await s.request("POST", "/v1/attack?attack=fgsm&eps=0.1", body: png, headers: ["X-API-Key": "s3cret"])
+            #expect(ok.status == 200)
+            let bearer = try await s.request("POST", "/v1/attack?attack=none", body: png, headers: ["Authorization": "Bearer s3cret"])
+            #expect(bearer.status == 200)
+            let status5 = try await s.request("GET", "/").status
+            #expect(status5 == 200)
+            let status6 = try await s.request("GET", "/demo/samples/mnist-7.png").status
+            #expect(status6 == 200)
+        }
+    }
+}

@@ -1,0 +1,111 @@
+import Testing
+import Foundation
+import Engine
+import NeuralNet
+import Datasets
+import Models
+@testable import Training
+
+/// Small, fast runs of the same code paths as `vaeguard train` (the full runs are project
+/// commands, see scripts/train-models.sh).
+@Suite("Training")
+struct TrainingTests {
+    /// Two easily separable classes of 8×8 images.
+    static func toyData(count: Int, seed: UInt64) -> LabeledImages {
+        var rng = RandomSource(seed: seed)
+        var pixels: [UInt8] = []
+        var labels: [Int] = []
+        for i in 0..<count {
+            let label = i % 2
+            labels.append(label)
+            for y in 0..<8 { for _ in 0..<8 {
+                let bright = label == 0 ? y < 4 : y >= 4
+                pixels.append(UInt8(min(255, (bright ? 200 : 30) + rng.nextInt(40))))
+            } }
+        }
+        return LabeledImages(name: "toy", height: 8, width: 8, channels: 1, pixels: pixels, labels: labels, classNames: ["top", "bottom"])
+    }
+
+    static func options(_ dir: URL) -> TrainingOptions {
+        var o = TrainingOptions()
+        o.epochs = 2
+        o.batchSize = 16
+        o.outputDirectory = dir.appendingPathComponent("out").path
+        o.checkpointDirectory = dir.appendingPathComponent("ck").path
+        return o
+    }
+
+    func temp() -> URL { FileManager.default.temporaryDirectory.appendingPathComponent("vg-train-\(UUID().uuidString)") }
+
+    static let classifier = ModelArchitecture(
+        name: "toy-classifier", version: "0", kind: .classifier, inputShape: [8, 8, 1], labels: ["top", "bottom"],
+        layers: [.conv2d(inChannels: 1, outChannels: 4, kernel: 3), .batchNorm(channels: 4, momentum: 0.9, epsilon: 1e-3), .relu,
+                 .maxPool2, .flatten, .dropout(rate: 0.2), .dense(inFeatures: 64, outFeatures: 2)],
+        weights: "toy-classifier.safetensors")
+
+    @Test func classifier_learnsAndWritesModelFiles() throws {
+        let dir = temp()
+        let trainer = Trainer(options: Self.options(dir), log: { _ in })
+        let (url, history) = try trainer.trainClassifier(Self.classifier, train: Self.toyData(count: 256, seed: 1),
+                                                         test: Self.toyData(count: 64, seed: 2), resume: false)
+        #expect(history.count == 2)
+        #expect(history.last!.testMetric > 0.95)
+        let model = try ModelFile.load(url)
+        #expect(model.architecture.metadata?["epochs"] == "2")
+        #expect(FileManager.default.fileExists(atPath: url.deletingLastPathComponent().appendingPathComponent("toy-classifier.curve.csv").path))
+    }
+
+    @Test func resume_continuesFromTheCheckpoint_likeAnUnbrokenRun() throws {
+        let dir = temp()
+        var o = Self.options(dir)
+        o.epochs = 1
+        _ = try Trainer(options: o, log: { _ in }).trainClassifier(Self.classifier, train: Self.toyData(count: 64, seed: 1),
+                                                                  test: Self.toyData(count: 16, seed: 2), resume: false)
+        o.epochs = 2
+        let resumed = try Trainer(options: o, log: { _ in }).trainClassifier(Self.classifier, train: Self.toyData(count: 64, seed: 1),
+                                                                            test: Self.toyData(count: 16, seed: 2), resume: true)
+        let other = temp()
+        var o2 = Self.options(other)
+        o2.epochs = 2
+        let straight = try Trainer(options: o2, log: { _ in }).trainClassifier(Self.classifier, train: Self.toyData(count: 64, seed: 1),
+                                                                              test: Self.toyData(count: 16, seed: 2), resume: false)
+        #expect(resumed.history.count == 2)
+        #expect(abs(resumed.history[1].trainLoss - straight.history[1].trainLoss) < 1e-9)
+    }
+
+    @Test func vae_andPatchVAE_lossesFall() throws {
+        let dir = temp()
+        var o = Self.options(dir)
+        o.epochs = 3
+        o.patchesPerEpoch = 512
+        let wholeArch = ModelArchitecture(
+            name: "toy-vae", version: "0", kind: .vae, inputShape: [8, 8, 1],
+            encoder: [.conv2d(inChannels: 1, outChannels: 4, kernel: 3), .relu, .maxPool2, .flatten], latentDimension: 8,
+            decoder: [.dense(inFeatures: 8, outFeatures: 64), .relu, .reshape([4, 4, 4]), .upsample2,
+                      .conv2d(inChannels: 4, outChannels: 1, kernel: 3), .sigmoid],
+            weights: "toy-vae.safetensors")
+        let whole = try Trainer(options: o, log: { _ in }).trainVAE(wholeArch, train: Self.toyData(count: 256, seed: 1),
+                                                                    test: Self.toyData(count: 64, seed: 2), patch: nil, resume: false)
+        #expect(whole.history.last!.testMetric < whole.history.first!.testMetric)
+        o.reconstructionLoss = .bce
+        o.klReduction = .mean
+        let patchArch = PaperArchitectures.patchVAE(patch: 4, channels: 1, latent: 8, width: 8)
+        let patch = try Trainer(options: o, log: { _ in }).trainVAE(patchArch, train: Self.toyData(count: 64, seed: 1),
+                                                                    test: Self.toyData(count: 32, seed: 2), patch: 4, resume: false)
+        #expect(patch.history.last!.trainLoss < patch.history.first!.trainLoss)
+        #expect(try ModelFile.load(patch.url).architecture.inputShape == [4, 4, 1])
+    }
+
+    @Test func paperArchitectures_buildWithTheDocumentedParameterCounts() throws {
+        // Parameter counts of the reference Keras models (paper-notes.md §1b: 202,536 + 102,641 for the MNIST VAE).
+        guard case .vae(let vae) = try Network(architecture: PaperArchitectures.mnistVAE()) else { Issue.record("kind"); return }
+        let encoder = vae.encoder.parameters.reduce(0) { $0 + $1.value.count } + vae.meanHead.parameters.reduce(0) { $0 + $1.value.count }
+            + vae.logVarianceHead.parameters.reduce(0) { $0 + $1.value.count }
+        #expect(encoder == 202_536)
+        #expect(vae.decoder.parameters.reduce(0) { $0 + $1.value.count } == 102_641)
+        for arch in [PaperArchitectures.mnistClassifier(), PaperArchitectures.cifarClassifier(), PaperArchitectures.cifarVAE(),
+                     PaperArchitectures.patchVAE(patch: 8, channels: 3, latent: 128, width: 2)] {
+            _ = try Network(architecture: arch)
+        }
+    }
+}
