@@ -73,8 +73,8 @@ extension DemoPage {
             </div>
           </div>
           <div class="field" id="eps-field">
-            <label for="eps">ε (L∞) <output id="eps-out" for="eps">0.100</output></label>
-            <input id="eps" name="eps" type="range" min="0.005" max="0.5" step="0.005" value="0.1">
+            <label for="eps">ε (L∞) <output id="eps-out" for="eps">0.200</output></label>
+            <input id="eps" name="eps" type="range" min="0.005" max="0.5" step="0.005" value="0.2">
           </div>
         </fieldset>
 

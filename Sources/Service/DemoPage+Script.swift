@@ -110,11 +110,13 @@ extension DemoPage {
         for (const m of state.models) {
           const o = document.createElement('option');
           o.value = m.name;
-          o.textContent = m.name + ' (' + m.input_shape.join('×') + ')';
+          o.textContent = m.name;
+          o.title = m.name + ' ' + m.version + ', input ' + m.input_shape.join('×');
           select.appendChild(o);
         }
         const wanted = params.get('model') || body.default_model;
         if (state.models.some((m) => m.name === wanted)) select.value = wanted;
+        if (currentModel() && !params.get('eps')) $('eps').value = defaultEps(currentModel());
         updatePurifiers();
       }
       function currentModel() { return state.models.find((m) => m.name === $('model').value); }
@@ -146,6 +148,8 @@ extension DemoPage {
         }
         updateFields();
       }
+      // Gray digits need a larger ε than natural RGB images before the attack shows.
+      function defaultEps(m) { return m.input_shape[2] === 1 ? '0.2' : '0.03'; }
       function defaultSample() {
         const byName = samples.find((s) => s.name === params.get('sample'));
         if (byName) return byName;
@@ -259,6 +263,7 @@ extension DemoPage {
         $('model').addEventListener('change', () => {
           updatePurifiers();
           const m = currentModel();
+          if (m && !params.get('eps')) { $('eps').value = defaultEps(m); updateFields(); }
           if (state.sample && m && state.sample.model !== m.name) {
             const s = samples.find((x) => x.model === m.name);
             if (s) selectSample(s, false);

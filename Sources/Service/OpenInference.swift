@@ -98,7 +98,8 @@ enum OpenInference {
         for (k, v) in (root["parameters"] as? [String: Any]) ?? [:] {
             query.append("\(k)=\(String(describing: v).addingPercentEncoding(withAllowedCharacters: .alphanumerics) ?? "")")
         }
-        let options = try RequestOptions(query: HTTPQuery(query.joined(separator: "&")), configuration: ctx.configuration)
+        var options = try RequestOptions(query: HTTPQuery(query.joined(separator: "&")), configuration: ctx.configuration)
+        options.adapt(to: model)
         let results = try await ctx.scheduler.classify(model: model, images: images, options: options.defense)
         let n = results.count
         let outputs = [

@@ -59,4 +59,11 @@ struct RequestOptions {
         defense = d
         topK = try int("top_k", 1...1000) ?? 5
     }
+
+    /// When the request named no purifier and `model` lacks the configured default (its VAE
+    /// file is not shipped), falls back to the first of vae, patch-vae, jpeg it has.
+    mutating func adapt(to model: DefendedModel) {
+        guard !purifierGiven, !model.availablePurifiers.contains(defense.purifier) else { return }
+        defense.purifier = [PurifierKind.vae, .patchVAE, .jpeg].first { model.availablePurifiers.contains($0) } ?? .none
+    }
 }

@@ -9,11 +9,12 @@ extension Routes {
     static func classify(_ request: HTTPRequest, _ ctx: ServiceContext) async throws -> HTTPResponse {
         let clock = ContinuousClock()
         let start = clock.now
-        let options = try RequestOptions(query: request.query, configuration: ctx.configuration)
+        var options = try RequestOptions(query: request.query, configuration: ctx.configuration)
         if let entry = ctx.configuration.models.entries.first(where: { $0.name == options.model }), entry.upstream != nil {
             return try await proxy(request, ctx, entry: entry)
         }
         let model = try ctx.registry.model(named: options.model)
+        options.adapt(to: model)
         let uploads = try ImageInput.uploads(request, maxImages: ctx.configuration.purification.maxBatchImages)
         let maxPixels = ctx.configuration.purification.maxImagePixels
         var inputs: [Tensor] = []
@@ -78,7 +79,12 @@ extension Routes {
         let channels = model.inputShape[2]
         let sameSize = image.width == model.inputShape[1] && image.height == model.inputShape[0]
         var defense = options.defense
-        if !options.purifierGiven && !sameSize { defense.purifier = defaultForOtherSizes }
+        if !options.purifierGiven {
+            if !sameSize { defense.purifier = defaultForOtherSizes }
+            if !model.availablePurifiers.contains(defense.purifier) {
+                defense.purifier = [PurifierKind.patchVAE, .vae, .jpeg].first { model.availablePurifiers.contains($0) } ?? .none
+            }
+        }
         let purifier: any Purifier
         do { purifier = try model.purifier(for: defense) } catch { throw ServiceError.from(error) }
         let resizeForVAE = defense.purifier == .vae && !sameSize

@@ -112,14 +112,14 @@ struct AttackEndpointTests {
         var cfg = TestService.configuration()
         cfg.purification.maxImagePixels = 100
         try await TestService.with(cfg) { s in
-            let status1 = try await s.request("POST", "/v1/attack", body: Data()).status
-            #expect(status1 == 400)
-            let status2 = try await s.request("POST", "/v1/attack", body: Data("GIF89a....".utf8)).status
-            #expect(status2 == 415)
-            let status3 = try await s.request("POST", "/v1/attack", body: try TestService.png(width: 20, height: 14)).status
-            #expect(status3 == 422)
-            let status4 = try await s.request("GET", "/v1/attack").status
-            #expect(status4 == 405)
+            let emptyBody = try await s.request("POST", "/v1/attack", body: Data()).status
+            #expect(emptyBody == 400)
+            let gif = try await s.request("POST", "/v1/attack", body: Data("GIF89a....".utf8)).status
+            #expect(gif == 415)
+            let tooManyPixels = try await s.request("POST", "/v1/attack", body: try TestService.png(width: 20, height: 14)).status
+            #expect(tooManyPixels == 422)
+            let wrongMethod = try await s.request("GET", "/v1/attack").status
+            #expect(wrongMethod == 405)
         }
     }
 
@@ -136,10 +136,10 @@ struct AttackEndpointTests {
             #expect(ok.status == 200)
             let bearer = try await s.request("POST", "/v1/attack?attack=none", body: png, headers: ["Authorization": "Bearer s3cret"])
             #expect(bearer.status == 200)
-            let status5 = try await s.request("GET", "/").status
-            #expect(status5 == 200)
-            let status6 = try await s.request("GET", "/demo/samples/mnist-7.png").status
-            #expect(status6 == 200)
+            let page = try await s.request("GET", "/").status
+            #expect(page == 200)
+            let sample = try await s.request("GET", "/demo/samples/mnist-7.png").status
+            #expect(sample == 200)
         }
     }
 }

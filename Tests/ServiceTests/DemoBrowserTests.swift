@@ -42,10 +42,10 @@ struct DemoBrowserTests {
                 #expect(image.width == (sample.model == "mnist" ? 28 : 32))
                 #expect(image.channels == (sample.model == "mnist" ? 1 : 3))
             }
-            let status1 = try await s.request("GET", "/demo/samples/nope.png").status
-            #expect(status1 == 404)
-            let status2 = try await s.request("GET", "/demo/samples/..%2Fetc%2Fpasswd").status
-            #expect(status2 == 404)
+            let unknown = try await s.request("GET", "/demo/samples/nope.png").status
+            #expect(unknown == 404)
+            let traversal = try await s.request("GET", "/demo/samples/..%2Fetc%2Fpasswd").status
+            #expect(traversal == 404)
         }
     }
 
@@ -57,7 +57,7 @@ struct DemoBrowserTests {
         let real = Self.realModelConfiguration()
         let s = try await Self.startService(real ?? TestService.configuration(), loadFromDisk: real != nil)
         do {
-            let url = s.base + "/?autorun=1&attack=fgsm&eps=0.1&purifier=vae&seed=1"
+            let url = s.base + "/?autorun=1&attack=fgsm&eps=0.2&purifier=vae&seed=1"
             let run = try await Chromium.run(chromium, Chromium.arguments + ["--dump-dom", url], timeout: 150)
             #expect(!run.timedOut, "chromium timed out; stderr: \(run.stderr.suffix(2000))")
             #expect(run.status == 0, "chromium exited with \(run.status); stderr: \(run.stderr.suffix(2000))")
@@ -91,6 +91,20 @@ struct DemoBrowserTests {
             throw error
         }
         await s.stop()
+    }
+
+    @Test func page_withAPIKeysConfigured_asksForAKeyWithoutJavaScriptErrors() async throws {
+        let chromium = try #require(Chromium.locate(), "chromium not found: install it with `scripts/install-deps.sh --test`")
+        var cfg = TestService.configuration()
+        cfg.auth.apiKeys = ["s3cret"]
+        try await TestService.with(cfg) { s in
+            let run = try await Chromium.run(chromium, Chromium.arguments + ["--dump-dom", s.base + "/?autorun=1"], timeout: 150)
+            #expect(run.status == 0 && !run.timedOut, "chromium failed: \(run.stderr.suffix(2000))")
+            #expect(run.stdout.contains("data-state=\"error\""))
+            let status = Self.element(run.stdout, id: "status") ?? ""
+            #expect(status.contains("API key"), "status: \(status)")
+            #expect(Self.element(run.stdout, id: "js-errors") == "", "JavaScript errors: \(Self.element(run.stdout, id: "js-errors") ?? "?")")
+        }
     }
 
     // MARK: - Service with real or stand-in models
