@@ -85,7 +85,7 @@ var package = Package(
         .testTarget(name: "CLibraryTests", dependencies: ["CBLAS", "CPNG", "CJPEG", "CZlib", "COpenSSL", "CSupport"],
                     swiftSettings: swiftSettings),
         .testTarget(name: "EngineTests", dependencies: ["Engine"], swiftSettings: swiftSettings),
-        .testTarget(name: "NeuralNetTests", dependencies: ["NeuralNet"], swiftSettings: swiftSettings),
+        .testTarget(name: "NeuralNetTests", dependencies: ["NeuralNet"], exclude: ["Fixtures"], swiftSettings: swiftSettings),
         .testTarget(name: "DatasetsTests", dependencies: ["Datasets"], swiftSettings: swiftSettings),
         .testTarget(name: "TrainingTests", dependencies: ["Training"], swiftSettings: swiftSettings),
         .testTarget(name: "ImagingTests", dependencies: ["Imaging"], exclude: ["Fixtures"], swiftSettings: swiftSettings),
@@ -97,14 +97,29 @@ var package = Package(
 )
 
 if ProcessInfo.processInfo.environment["VAEGUARD_BENCHMARKS"] != nil {
+    // Shared workloads (layers, models, purifiers, codecs, HTTP) with analytic FLOP counts,
+    // used by the ordo-one suite and by the markdown report of docs/PERFORMANCE.md.
     package.dependencies.append(
         .package(url: "https://github.com/ordo-one/benchmark.git", from: "1.38.0", traits: ["MallocInterposer"]))
     package.targets.append(
+        .target(
+            name: "VAEGuardBenchKit",
+            dependencies: ["Engine", "NeuralNet", "Models", "Imaging", "Purification", "HTTPServer",
+                           .product(name: "Logging", package: "swift-log")],
+            path: "Benchmarks/VAEGuardBenchKit",
+            swiftSettings: swiftSettings))
+    package.targets.append(
         .executableTarget(
             name: "VAEGuardBenchmarks",
-            dependencies: ["Engine", "NeuralNet", "Models", "Imaging", "Purification",
+            dependencies: ["Engine", "NeuralNet", "Models", "Imaging", "Purification", "VAEGuardBenchKit",
                            .product(name: "Benchmark", package: "benchmark")],
             path: "Benchmarks/VAEGuardBenchmarks",
             swiftSettings: swiftSettings,
             plugins: [.plugin(name: "BenchmarkPlugin", package: "benchmark")]))
+    package.targets.append(
+        .executableTarget(
+            name: "VAEGuardPerfReport",
+            dependencies: ["Engine", "VAEGuardBenchKit"],
+            path: "Benchmarks/VAEGuardPerfReport",
+            swiftSettings: swiftSettings))
 }

@@ -2,8 +2,11 @@
 ///
 /// `im2col` turns an `[N, H, W, C]` input into a `[N·H·W, k·k·C]` matrix whose row for output
 /// pixel (n, y, x) holds the k×k×C receptive field in (ky, kx, c) order, zero outside the
-/// image. A convolution is then one GEMM with the `[k·k·C, F]` weight matrix. Each (ky, kx)
-/// tap copies a contiguous run of C channels, which is why NHWC suits this lowering.
+/// image. A convolution is then one GEMM with the `[k·k·C, F]` weight matrix. In NHWC the k taps
+/// of one kernel row (ky) are k·C *contiguous* floats of the input, so each kernel row is one
+/// copy of the in-image part plus zeros for the taps that fall off the left/right edge. (Copying
+/// tap by tap cost one `memcpy` call per C floats: with C = 1 or 3 the call overhead, not the
+/// data, was the cost, and im2col took several times longer than the GEMM.)
 public enum Im2Col {
     /// Fills `col` (`rows · k·k·C` floats) for output rows `rowStart ..< rowStart + rows`,
     /// where row r is pixel (n, y, x) with r = (n·H + y)·W + x.
@@ -13,29 +16,32 @@ public enum Im2Col {
     ) {
         let pad = (k - 1) / 2
         let rowLength = k * k * c
+        let kc = k * c
+        guard rows > 0 else { return }
+        var x = rowStart % w
+        var y = (rowStart / w) % h
+        var image = input + (rowStart / (w * h)) * h * w * c
         for r in 0..<rows {
-            let pixel = rowStart + r
-            let x = pixel % w
-            let y = (pixel / w) % h
-            let n = pixel / (w * h)
-            let image = input + n * h * w * c
             var dst = col + r * rowLength
+            // Taps kx in lo..<hi are inside the image horizontally.
+            let lo = max(0, pad - x), hi = min(k, w - x + pad)
             for ky in 0..<k {
                 let iy = y + ky - pad
-                if iy < 0 || iy >= h {
-                    dst.update(repeating: 0, count: k * c)
-                    dst += k * c
-                    continue
+                if iy < 0 || iy >= h || lo >= hi {
+                    fill(dst, count: kc)
+                } else {
+                    if lo > 0 { fill(dst, count: lo * c) }
+                    copy(dst + lo * c, from: image + (iy * w + x - pad + lo) * c, count: (hi - lo) * c)
+                    if hi < k { fill(dst + hi * c, count: (k - hi) * c) }
                 }
-                for kx in 0..<k {
-                    let ix = x + kx - pad
-                    if ix < 0 || ix >= w {
-                        dst.update(repeating: 0, count: c)
-                    } else {
-                        dst.update(from: image + (iy * w + ix) * c, count: c)
-                    }
-                    dst += c
-                }
+                dst += kc
+            }
+            // Next pixel: (n, y, x) → (n, y, x+1), wrapping rows and images.
+            x += 1
+            if x == w {
+                x = 0
+                y += 1
+                if y == h { y = 0; image += h * w * c }
             }
         }
     }
@@ -47,25 +53,50 @@ public enum Im2Col {
     ) {
         let pad = (k - 1) / 2
         let rowLength = k * k * c
+        let kc = k * c
+        guard rows > 0 else { return }
+        var x = rowStart % w
+        var y = (rowStart / w) % h
+        var image = inputGrad + (rowStart / (w * h)) * h * w * c
         for r in 0..<rows {
-            let pixel = rowStart + r
-            let x = pixel % w
-            let y = (pixel / w) % h
-            let n = pixel / (w * h)
-            let image = inputGrad + n * h * w * c
             var src = col + r * rowLength
-            for ky in 0..<k {
-                let iy = y + ky - pad
-                if iy < 0 || iy >= h { src += k * c; continue }
-                for kx in 0..<k {
-                    let ix = x + kx - pad
-                    if ix >= 0 && ix < w {
-                        let d = image + (iy * w + ix) * c
-                        for ch in 0..<c { d[ch] += src[ch] }
+            let lo = max(0, pad - x), hi = min(k, w - x + pad)
+            if lo < hi {
+                for ky in 0..<k {
+                    let iy = y + ky - pad
+                    if iy >= 0 && iy < h {
+                        add(image + (iy * w + x - pad + lo) * c, src + lo * c, count: (hi - lo) * c)
                     }
-                    src += c
+                    src += kc
                 }
             }
+            x += 1
+            if x == w {
+                x = 0
+                y += 1
+                if y == h { y = 0; image += h * w * c }
+            }
         }
+    }
+
+    // Short runs (C = 1 or 3 gives 3–15 floats) are copied inline: a libc call per run
+    // costs more than the run itself.
+    @inline(__always)
+    static func copy(_ dst: UnsafeMutablePointer<Float>, from src: UnsafePointer<Float>, count: Int) {
+        if count >= 64 {
+            dst.update(from: src, count: count)
+        } else {
+            for i in 0..<count { dst[i] = src[i] }
+        }
+    }
+
+    @inline(__always)
+    static func fill(_ dst: UnsafeMutablePointer<Float>, count: Int) {
+        for i in 0..<count { dst[i] = 0 }
+    }
+
+    @inline(__always)
+    static func add(_ dst: UnsafeMutablePointer<Float>, _ src: UnsafePointer<Float>, count: Int) {
+        for i in 0..<count { dst[i] += src[i] }
     }
 }

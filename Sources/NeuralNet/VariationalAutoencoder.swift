@@ -50,15 +50,19 @@ public final class VariationalAutoencoder: Sendable {
         var decoderCaches: [LayerCache]
     }
 
-    public func forward(_ x: Tensor, sampling: Sampling, context: inout ForwardContext) -> Pass {
+    /// Runs the VAE. In `.sample` mode ε is drawn from `context.rng`, unless `noise` (shape
+    /// `[N, latent]`) is given: then that ε is used as is (a testing hook for reference
+    /// comparisons with a fixed ε; the rng is not advanced). `noise` is ignored in `.mean` mode.
+    public func forward(_ x: Tensor, sampling: Sampling, context: inout ForwardContext, noise: Tensor? = nil) -> Pass {
         let (h, encCaches) = encoder.forward(x, context: &context)
         let (mu, muCache) = meanHead.forward(h, context: &context)
         let (lv, lvCache) = logVarianceHead.forward(h, context: &context)
         var eps = Tensor(shape: mu.shape)
         var z = mu
         if sampling == .sample {
+            if let noise { precondition(noise.shape == mu.shape, "VAE noise \(noise.shape) must be \(mu.shape)") }
             for i in 0..<z.count {
-                let e = min(max(context.rng.nextNormal(), -Self.noiseClip), Self.noiseClip)
+                let e = noise?.storage[i] ?? min(max(context.rng.nextNormal(), -Self.noiseClip), Self.noiseClip)
                 eps.storage[i] = e
                 z.storage[i] += expf(0.5 * lv.storage[i]) * e
             }

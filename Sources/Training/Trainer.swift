@@ -24,6 +24,16 @@ public final class Trainer {
                                 resume: Bool) throws -> (url: URL, history: [EpochRecord]) {
         let network = try Network(architecture: architecture, seed: options.seed)
         guard case .classifier(let model) = network else { throw NeuralNetError.invalidSpec("not a classifier") }
+        if let initial = options.initialWeights {
+            try network.load(Dictionary(uniqueKeysWithValues: try ModelFile.load(URL(fileURLWithPath: initial)).network
+                .namedTensors.map { ($0.name, $0.value) }))
+        }
+        let purifier: VariationalAutoencoder? = try options.purifierVAE.map { path in
+            guard case .vae(let vae) = try ModelFile.load(URL(fileURLWithPath: path)).network else {
+                throw NeuralNetError.invalidSpec("\(path) is not a VAE")
+            }
+            return vae
+        }
         let optimizer = options.makeOptimizer()
         let checkpoint = Checkpoint(directory: URL(fileURLWithPath: options.checkpointDirectory)
             .appendingPathComponent(architecture.name))
@@ -42,7 +52,8 @@ public final class Trainer {
             let start = Date()
             var lossSum = 0.0, seen = 0
             for (step, indices) in batches.enumerated() {
-                let (x, y) = sampler.batch(indices)
+                var (x, y) = sampler.batch(indices)
+                if let purifier { Self.purifyFraction(&x, fraction: options.purifiedFraction, vae: purifier, context: &context) }
                 let (logits, caches) = model.forward(x, context: &context)
                 let (loss, grad) = Losses.softmaxCrossEntropy(logits: logits, labels: y)
                 gradients.reset()
@@ -55,6 +66,11 @@ public final class Trainer {
             bar.finish()
             let seconds = Date().timeIntervalSince(start)
             let accuracy = Evaluation.accuracy(model, on: test)
+            if let purifier {
+                var evalContext = ForwardContext.inference(seed: 11)
+                let purified = Evaluation.accuracy(model, on: test) { purifier.reconstruct($0, sampling: .sample, context: &evalContext) }
+                log(String(format: "%@ epoch %d: test accuracy after VAE purification %.2f%%", architecture.name, epoch + 1, purified * 100))
+            }
             let record = EpochRecord(epoch: epoch + 1, trainLoss: lossSum / Double(seen), testMetric: accuracy,
                                      seconds: seconds, imagesPerSecond: Double(seen) / seconds)
             history.append(record)
@@ -66,6 +82,18 @@ public final class Trainer {
         let url = try finish(network: network, architecture: architecture, history: history,
                              finalMetric: ("test_accuracy", history.last.map { String(format: "%.4f", $0.testMetric) } ?? ""))
         return (url, history)
+    }
+
+    /// Replaces a random `fraction` of the batch by sampled VAE reconstructions.
+    static func purifyFraction(_ x: inout Tensor, fraction: Float, vae: VariationalAutoencoder, context: inout ForwardContext) {
+        let chosen = (0..<x.batchSize).filter { _ in context.rng.nextUniform() < fraction }
+        guard !chosen.isEmpty else { return }
+        var inference = ForwardContext(training: false, rng: context.rng.split(), recordsCache: false)
+        let purified = vae.reconstruct(x.gather(chosen), sampling: .sample, context: &inference)
+        let size = x.itemCount
+        for (j, i) in chosen.enumerated() {
+            x.storage.replaceSubrange((i * size)..<((i + 1) * size), with: purified.storage[(j * size)..<((j + 1) * size)])
+        }
     }
 
     // MARK: - VAE

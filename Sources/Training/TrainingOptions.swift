@@ -27,6 +27,13 @@ public struct TrainingOptions: Sendable, Codable {
     public var klReduction = KLReduction.sum
     /// Patch VAEs: patches drawn per epoch (random image, random position).
     public var patchesPerEpoch = 100_000
+    /// Purifier-aware classifier training: a VAE model file whose sampled reconstructions
+    /// replace `purifiedFraction` of each batch, so the classifier learns the purifier's
+    /// output distribution (the clean-accuracy cost of purification shrinks).
+    public var purifierVAE: String?
+    public var purifiedFraction: Float = 0.5
+    /// Start from this model file's weights instead of a fresh initialisation (fine-tuning).
+    public var initialWeights: String?
     /// Output
     public var outputDirectory = "models"
     public var checkpointDirectory = "checkpoints"

@@ -52,6 +52,11 @@ struct TrainCommand: ParsableCommand {
     @Option(help: "Patches per epoch (patch-vae).") var patchesPerEpoch: Int = 100_000
     @Option(help: "Where the final model files go.") var output: String = "models"
     @Option(help: "Checkpoint directory.") var checkpoints: String = "checkpoints"
+    @Option(help: "Classifier: a VAE model file whose reconstructions replace part of each batch (purifier-aware training).")
+    var purifierVae: String?
+    @Option(help: "Fraction of each batch replaced by VAE reconstructions (with --purifier-vae).") var purifiedFraction: Float = 0.5
+    @Option(help: "Start from this model file's weights (fine-tuning).") var initialWeights: String?
+    @Option(help: "Name of the trained model (default: the architecture's).") var name: String?
     @Flag(help: "Continue from the last checkpoint.") var resume = false
     @Flag(help: "Store weights as float16 (compute stays float32).") var half = false
     @Option(help: "Model version recorded in the architecture file.") var modelVersion: String = "1.0.0"
@@ -80,6 +85,9 @@ struct TrainCommand: ParsableCommand {
         o.outputDirectory = output
         o.checkpointDirectory = checkpoints
         o.storeHalfPrecision = half
+        o.purifierVAE = purifierVae
+        o.purifiedFraction = purifiedFraction
+        o.initialWeights = initialWeights
         if let reconstruction {
             guard let r = TrainingOptions.ReconstructionLoss(rawValue: reconstruction) else { throw ValidationError("--reconstruction: sse or bce") }
             o.reconstructionLoss = r
@@ -105,6 +113,10 @@ struct TrainCommand: ParsableCommand {
             arch = PaperArchitectures.patchVAE(patch: patch, channels: train.channels, latent: latent ?? 128, width: width)
         }
         arch.version = modelVersion
+        if let name {
+            arch.name = name
+            arch.weights = "\(name).safetensors"
+        }
         arch.metadata = ["command": "vaeguard " + CommandLine.arguments.dropFirst().joined(separator: " "),
                          "dataset": kind.rawValue]
         let start = Date()

@@ -42,8 +42,9 @@ struct ShutdownTests {
         try client.send("GET /hello HTTP/1.1\r\nHost: x\r\n\r\n")
         #expect(try await client.readResponse().status == 200)
         let before = ContinuousClock.now
-        await server.shutdown(deadline: .now + .seconds(10))
-        #expect(ContinuousClock.now - before < .seconds(2))
+        await server.shutdown(deadline: .now + .seconds(30))
+        // Idle keep-alive connections close at once, not at the deadline (generous bound: shared CI machines are slow).
+        #expect(ContinuousClock.now - before < .seconds(15))
         #expect(await client.waitForClose())
     }
 
@@ -61,7 +62,8 @@ struct ShutdownTests {
         try await waitUntil { server.connectionCount == 1 }
         let before = ContinuousClock.now
         await server.shutdown(deadline: .now + .milliseconds(200))
-        #expect(ContinuousClock.now - before < .seconds(2))
+        // Forced close at the deadline instead of waiting for the handler forever (generous bound).
+        #expect(ContinuousClock.now - before < .seconds(15))
         #expect(await client.waitForClose())
         await never.open()
     }

@@ -105,7 +105,8 @@ struct OperationsTests {
             let r = try await s.request("POST", "/v1/classify", body: try TestService.png())
             #expect(r.status == 503)
             #expect(r.header("Retry-After") == "1")
-            #expect(Date().timeIntervalSince(start) < 2)
+            // "At once": far below the 30 s request deadline it would otherwise wait for.
+            #expect(Date().timeIntervalSince(start) < 15)
             let png = try TestService.png()
             gate.signal()
             _ = try await blocker.value

@@ -96,6 +96,35 @@ struct TrainingTests {
         #expect(try ModelFile.load(patch.url).architecture.inputShape == [4, 4, 1])
     }
 
+    @Test func purifierAwareFineTuning_mixesReconstructionsIntoBatches() throws {
+        let dir = temp()
+        let vaeArch = ModelArchitecture(name: "toy-vae", version: "0", kind: .vae, inputShape: [8, 8, 1],
+                                        encoder: [.flatten], latentDimension: 4,
+                                        decoder: [.dense(inFeatures: 4, outFeatures: 64), .sigmoid, .reshape([8, 8, 1])],
+                                        weights: "toy-vae.safetensors")
+        let vaeURL = try ModelFile.save(try Network(architecture: vaeArch), architecture: vaeArch, to: dir.appendingPathComponent("vae"))
+        var o = Self.options(dir)
+        o.epochs = 1
+        let base = try Trainer(options: o, log: { _ in }).trainClassifier(Self.classifier, train: Self.toyData(count: 64, seed: 1),
+                                                                         test: Self.toyData(count: 16, seed: 2), resume: false)
+        var tuned = Self.options(temp())
+        tuned.epochs = 1
+        tuned.purifierVAE = vaeURL.path
+        tuned.purifiedFraction = 1
+        tuned.initialWeights = base.url.path
+        let lines = LineCollector()
+        _ = try Trainer(options: tuned, log: { lines.append($0) })
+            .trainClassifier(Self.classifier, train: Self.toyData(count: 64, seed: 1), test: Self.toyData(count: 16, seed: 2), resume: false)
+        #expect(lines.all.contains { $0.contains("after VAE purification") })
+        // Fraction 1 replaces every image with its reconstruction.
+        var batch = Self.toyData(count: 4, seed: 3).batch([0, 1, 2, 3]).images
+        let original = batch
+        var ctx = ForwardContext(training: true, rng: RandomSource(seed: 1))
+        guard case .vae(let vae) = try ModelFile.load(vaeURL).network else { Issue.record("kind"); return }
+        Trainer.purifyFraction(&batch, fraction: 1, vae: vae, context: &ctx)
+        #expect(batch != original)
+    }
+
     @Test func paperArchitectures_buildWithTheDocumentedParameterCounts() throws {
         // Parameter counts of the reference Keras models (paper-notes.md §1b: 202,536 + 102,641 for the MNIST VAE).
         guard case .vae(let vae) = try Network(architecture: PaperArchitectures.mnistVAE()) else { Issue.record("kind"); return }
@@ -108,4 +137,12 @@ struct TrainingTests {
             _ = try Network(architecture: arch)
         }
     }
+}
+
+/// Collects log lines from the trainer's `@Sendable` log closure.
+final class LineCollector: @unchecked Sendable {
+    private let lock = NSLock()
+    private var lines: [String] = []
+    func append(_ line: String) { lock.withLock { lines.append(line) } }
+    var all: [String] { lock.withLock { lines } }
 }

@@ -1,0 +1,48 @@
+import Engine
+import Foundation
+
+/// Thread settings for a benchmark process, from the environment so that one build can be
+/// run in every configuration:
+///   VAEGUARD_BENCH_ENGINE_THREADS  → `ComputeSettings.parallelism` (default: the service's, = cores)
+///   VAEGUARD_BENCH_BLAS_THREADS    → `BLASRuntime.setThreadCount` (default: the service's, 1)
+///   VAEGUARD_BENCH_BLOCK_ROWS      → `ComputeSettings.convBlockRows` (default: the engine's)
+public enum BenchSettings {
+    public static func applyFromEnvironment() {
+        let env = ProcessInfo.processInfo.environment
+        if let s = env["VAEGUARD_BENCH_ENGINE_THREADS"], let n = Int(s), n > 0 { ComputeSettings.parallelism = n }
+        if let s = env["VAEGUARD_BENCH_BLOCK_ROWS"], let n = Int(s), n > 0 { ComputeSettings.convBlockRows = n }
+        BLASRuntime.setThreadCount(Int(env["VAEGUARD_BENCH_BLAS_THREADS"] ?? "") ?? 1)
+    }
+
+    /// Cores the work may use: the engine's workers times BLAS's threads per call.
+    public static var coresInUse: Int { max(ComputeSettings.parallelism, BLASRuntime.threadCount) }
+
+    public static var summary: String {
+        "engine parallelism \(ComputeSettings.parallelism), OpenBLAS threads \(BLASRuntime.threadCount), "
+            + "convBlockRows \(ComputeSettings.convBlockRows), BLAS kernel \(BLASRuntime.coreName)"
+    }
+}
+
+/// Raw sgemm 1024³ GFLOPS on `threads` OpenBLAS threads: the best of `repeats` calls (the best
+/// call is the least disturbed by other load on a shared machine). Restores the thread count.
+public func referenceSGEMMGFLOPS(threads: Int, repeats: Int = 7) -> Double {
+    let saved = BLASRuntime.threadCount
+    BLASRuntime.setThreadCount(threads)
+    defer { BLASRuntime.setThreadCount(saved) }
+    let work = sgemmWorkload("ref", m: 1024, n: 1024, k: 1024)
+    let body = work.make()
+    body()
+    let best = bestTime(repeats: repeats, body)
+    return work.flops / best / 1e9
+}
+
+/// Best (minimum) wall time in seconds of `repeats` calls.
+public func bestTime(repeats: Int, _ body: () -> Void) -> Double {
+    var best = Double.infinity
+    let clock = ContinuousClock()
+    for _ in 0..<max(1, repeats) {
+        let d = clock.measure(body)
+        best = min(best, Double(d.components.seconds) + Double(d.components.attoseconds) * 1e-18)
+    }
+    return best
+}

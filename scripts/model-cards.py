@@ -1,0 +1,51 @@
+#!/usr/bin/env python3
+"""Prints a markdown model card for each shipped model, from its architecture JSON (training
+metadata written by `vaeguard train`), its weights file (size, sha256) and its training curve.
+Used to write docs/MODELS.md, so the cards state only what the files record.
+
+    python3 scripts/model-cards.py [models/NAME.json ...]
+"""
+import glob, hashlib, json, os, sys
+
+def card(path):
+    arch = json.load(open(path))
+    meta = arch.get("metadata", {})
+    weights = os.path.join(os.path.dirname(path), arch["weights"])
+    data = open(weights, "rb").read()
+    options = json.loads(meta.get("options", "{}"))
+    curve_path = path.replace(".json", ".curve.csv")
+    lines = [f"### {arch['name']} (version {arch['version']})", ""]
+    kind = arch["kind"]
+    params = "?"
+    lines.append("| | |")
+    lines.append("|---|---|")
+    lines.append(f"| kind | {kind}, input {'×'.join(map(str, arch['inputShape']))}" +
+                 (f", latent {arch['latentDimension']}" if kind == "vae" else "") + " |")
+    lines.append(f"| data | {meta.get('dataset', '?')} training set" +
+                 (f" (random {arch['inputShape'][0]}×{arch['inputShape'][1]} patches)" if arch['name'].startswith('patch') else "") + " |")
+    lines.append(f"| command | `{meta.get('command', '?')}` |")
+    lines.append(f"| epochs | {meta.get('epochs', '?')} |")
+    secs = float(meta.get("train_seconds", "0"))
+    lines.append(f"| wall time | {secs/60:.1f} min (on a 2-core machine shared with other jobs) |")
+    lines.append(f"| CPU, BLAS kernel | {meta.get('cpu', '?')}, OpenBLAS {meta.get('blas_kernel', '?')} |")
+    if "test_accuracy" in meta:
+        lines.append(f"| final clean test accuracy | {float(meta['test_accuracy'])*100:.2f} % (10,000 test images) |")
+    if "test_loss" in meta:
+        lines.append(f"| final test loss | {float(meta['test_loss']):.3f} per image |")
+    lines.append(f"| optimiser | {options.get('optimizer', '?')}, lr {options.get('learningRate', '?')}, batch {options.get('batchSize', '?')}" +
+                 (f", milestones {options.get('milestones')}" if options.get('milestones') else "") +
+                 (f", weight decay {options.get('weightDecay')}" if options.get('weightDecay') else "") +
+                 (", augmentation (crop + flip)" if options.get('augment') else "") + " |")
+    if kind == "vae":
+        lines.append(f"| loss | {options.get('reconstructionLoss', '?')} + {options.get('klWeight', '?')} × KL ({options.get('klReduction', '?')} over latents) |")
+    lines.append(f"| weights | `{arch['weights']}`, {arch.get('storage', 'F32')}, {len(data)/1e6:.1f} MB |")
+    lines.append(f"| sha256 | `{hashlib.sha256(data).hexdigest()}` |")
+    if os.path.exists(curve_path):
+        rows = [r.split(",") for r in open(curve_path).read().split("\n")[1:] if r]
+        metric = "test acc. %" if kind == "classifier" else "test loss"
+        lines += ["", f"Curve (`{os.path.basename(curve_path)}`): epoch: {metric}", "",
+                  ", ".join(f"{r[0]}: {float(r[2])*100:.2f}" if kind == "classifier" else f"{r[0]}: {float(r[2]):.2f}" for r in rows)]
+    return "\n".join(lines) + "\n"
+
+paths = sys.argv[1:] or sorted(p for p in glob.glob("models/*.json"))
+print("\n".join(card(p) for p in paths))
