@@ -83,7 +83,7 @@ final class RawClient: @unchecked Sendable {
     private var buffer: [UInt8] = []
     private let lock = NSLock()
 
-    init(port: UInt16, host: String = "127.0.0.1", timeout: Double = 5) throws {
+    init(port: UInt16, host: String = "127.0.0.1", timeout: Double = 30) throws {
         let isV6 = host.contains(":")
         fd = socket(isV6 ? AF_INET6 : AF_INET, Int32(SOCK_STREAM.rawValue), 0)
         guard fd >= 0 else { throw ClientError(description: "socket failed") }

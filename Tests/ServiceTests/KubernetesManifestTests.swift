@@ -32,7 +32,7 @@ struct KubernetesManifestTests {
 
     /// The parsed documents per file, or nil after recording why they could not be parsed
     /// (python3 or PyYAML missing, a syntax error): never a silent pass.
-    static func load() -> [String: [Any]]? {
+    static func loadBlocking() -> (documents: [String: [Any]]?, failure: String?) {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
         process.arguments = ["python3", "-c", script] + files.map { directory.appendingPathComponent($0).path }
@@ -40,8 +40,7 @@ struct KubernetesManifestTests {
         process.standardOutput = stdout
         process.standardError = stderr
         do { try process.run() } catch {
-            Issue.record("cannot run /usr/bin/env python3: \(error)")
-            return nil
+            return (nil, "cannot run /usr/bin/env python3: \(error)")
         }
         // Read before waiting so a full pipe cannot block the child.
         let out = stdout.fileHandleForReading.readDataToEndOfFile()
@@ -50,20 +49,16 @@ struct KubernetesManifestTests {
         switch process.terminationStatus {
         case 0: break
         case 127:
-            Issue.record("python3 is not on PATH; it is needed to check the manifests' YAML syntax. \(err)")
-            return nil
+            return (nil, "python3 is not on PATH; it is needed to check the manifests' YAML syntax. \(err)")
         case 3:
-            Issue.record("PyYAML is missing (pip install pyyaml); it is needed to check the manifests. \(err)")
-            return nil
+            return (nil, "PyYAML is missing (pip install pyyaml); it is needed to check the manifests. \(err)")
         default:
-            Issue.record("YAML parsing failed (exit \(process.terminationStatus)): \(err)")
-            return nil
+            return (nil, "YAML parsing failed (exit \(process.terminationStatus)): \(err)")
         }
         guard let parsed = (try? JSONSerialization.jsonObject(with: out)) as? [String: [Any]] else {
-            Issue.record("unexpected output from the YAML parser: \(String(decoding: out.prefix(500), as: UTF8.self))")
-            return nil
+            return (nil, "unexpected output from the YAML parser: \(String(decoding: out.prefix(500), as: UTF8.self))")
         }
-        return parsed
+        return (parsed, nil)
     }
 
     /// Follows keys (String) and indices (Int) into parsed YAML.
@@ -77,9 +72,24 @@ struct KubernetesManifestTests {
         return current
     }
 
+    /// Runs the parser on its own thread: a blocking `waitUntilExit` on Swift's cooperative
+    /// pool (2 threads on a 2-core machine) would stall every other test's server.
+    static func load() async -> [String: [Any]]? {
+        let box = await withCheckedContinuation { (c: CheckedContinuation<ResultBox, Never>) in
+            Thread.detachNewThread { c.resume(returning: ResultBox(loadBlocking())) }
+        }
+        if let failure = box.value.failure { Issue.record(Comment(rawValue: failure)) }
+        return box.value.documents
+    }
+
+    final class ResultBox: @unchecked Sendable {
+        let value: (documents: [String: [Any]]?, failure: String?)
+        init(_ value: (documents: [String: [Any]]?, failure: String?)) { self.value = value }
+    }
+
     /// One document per file, each with `apiVersion` and `kind`.
-    static func documents() throws -> (deployment: Any, service: Any, hpa: Any)? {
-        guard let parsed = load() else { return nil }
+    static func documents() async throws -> (deployment: Any, service: Any, hpa: Any)? {
+        guard let parsed = await load() else { return nil }
         for file in files {
             let docs = parsed[file]?.filter { !($0 is NSNull) } ?? []
             #expect(docs.count == 1, "\(file): expected one YAML document, got \(docs.count)")
@@ -100,8 +110,8 @@ struct KubernetesManifestTests {
 
     // MARK: - Tests
 
-    @Test func manifests_parseAsYAML_withKindAndAPIVersion() throws {
-        guard let docs = try Self.documents() else { return }
+    @Test func manifests_parseAsYAML_withKindAndAPIVersion() async throws {
+        guard let docs = try await Self.documents() else { return }
         #expect(Self.at(docs.deployment, "apiVersion") as? String == "apps/v1")
         #expect(Self.at(docs.deployment, "kind") as? String == "Deployment")
         #expect(Self.at(docs.service, "apiVersion") as? String == "v1")
@@ -110,8 +120,8 @@ struct KubernetesManifestTests {
         #expect(Self.at(docs.hpa, "kind") as? String == "HorizontalPodAutoscaler")
     }
 
-    @Test func deployment_probesPortsResourcesAndSecurity() throws {
-        guard let docs = try Self.documents() else { return }
+    @Test func deployment_probesPortsResourcesAndSecurity() async throws {
+        guard let docs = try await Self.documents() else { return }
         let d = docs.deployment
         let spec = Self.at(d, "spec", "template", "spec")
         let container = Self.at(spec, "containers", 0)
@@ -171,8 +181,8 @@ struct KubernetesManifestTests {
         for (k, v) in selector { #expect(labels[k] as? String == v as? String, "template label \(k) must match the selector") }
     }
 
-    @Test func service_mapsPort80ToTheContainerPort() throws {
-        guard let docs = try Self.documents() else { return }
+    @Test func service_mapsPort80ToTheContainerPort() async throws {
+        guard let docs = try await Self.documents() else { return }
         let s = docs.service
         #expect(Self.at(s, "spec", "type") as? String == "ClusterIP")
         let port = Self.at(s, "spec", "ports", 0)
@@ -189,8 +199,8 @@ struct KubernetesManifestTests {
         for (k, v) in selector { #expect(labels[k] as? String == v as? String, "Service selector \(k) must match the pods") }
     }
 
-    @Test func hpa_targetsTheDeploymentOnCPU() throws {
-        guard let docs = try Self.documents() else { return }
+    @Test func hpa_targetsTheDeploymentOnCPU() async throws {
+        guard let docs = try await Self.documents() else { return }
         let h = docs.hpa
         #expect(Self.at(h, "spec", "scaleTargetRef", "kind") as? String == "Deployment")
         #expect(Self.at(h, "spec", "scaleTargetRef", "apiVersion") as? String == "apps/v1")

@@ -6,11 +6,19 @@ import Imaging
 /// The purifying proxy against a real upstream process (a small Python HTTP server).
 @Suite("Purifying proxy", .serialized)
 struct ProxyTests {
-    final class Upstream {
+    final class Upstream: @unchecked Sendable {
         let process = Process()
         let port: Int
 
-        init() throws {
+        /// Starts the upstream on its own thread: its start-up wait must not block Swift's
+        /// cooperative pool, which runs the service's handlers.
+        static func start() async throws -> Upstream {
+            try await withCheckedThrowingContinuation { c in
+                Thread.detachNewThread { c.resume(with: Result { try Upstream() }) }
+            }
+        }
+
+        private init() throws {
             let script = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("Fixtures/upstream.py")
             let portFile = FileManager.default.temporaryDirectory.appendingPathComponent("vg-upstream-\(UUID().uuidString)")
             process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
@@ -47,7 +55,7 @@ struct ProxyTests {
     }
 
     @Test func proxy_purifiesAnySizeAndRelaysTheUpstreamReply() async throws {
-        let up = try Upstream()
+        let up = try await Upstream.start()
         try await TestService.with(config(upstream: up.url("/classify"))) { s in
             let image = try Image(width: 61, height: 45, channels: 3, fill: 90)
             let r = try await s.request("POST", "/v1/proxy", body: Data(try image.pngData()), headers: ["X-Request-Id": "req-42"])
@@ -62,7 +70,7 @@ struct ProxyTests {
     }
 
     @Test func proxy_multipartUpstream() async throws {
-        let up = try Upstream()
+        let up = try await Upstream.start()
         try await TestService.with(config(upstream: up.url("/classify"), contentType: "multipart/form-data")) { s in
             let r = try await s.request("POST", "/v1/proxy?purifier=jpeg", body: try TestService.png(channels: 3))
             #expect(r.status == 200)
@@ -72,7 +80,7 @@ struct ProxyTests {
     }
 
     @Test func upstreamError_is502_andTimeout_is504() async throws {
-        let up = try Upstream()
+        let up = try await Upstream.start()
         try await TestService.with(config(upstream: up.url("/fail"))) { s in
             let body = try TestService.png(channels: 3)
             #expect(try await s.request("POST", "/v1/proxy", body: body).status == 502)
