@@ -2,8 +2,8 @@
 # VAEGuard benchmarks (see docs/PERFORMANCE.md).
 #
 #   scripts/bench.sh                          # whole ordo-one suite (≈15 min on 2 cores)
-#   scripts/bench.sh --filter '^layer: cifar'  # a subset: regex over "<group>: <name>"
-#   scripts/bench.sh --filter '^(sgemm|purification): ' --skip '1024x1024 stride'
+#   scripts/bench.sh --filter 'layer: cifar.*'  # a subset: a regex that must match the WHOLE name "<group>: <name>"
+#   scripts/bench.sh --filter '(sgemm|purification): .*' --skip '.*1024x1024 stride.*'
 #   scripts/bench.sh report [--filter REGEX]  # the markdown tables of docs/PERFORMANCE.md
 #   scripts/bench.sh list                     # benchmark names
 #
@@ -29,12 +29,12 @@ case "${1:-run}" in
     "$scratch/release/VAEGuardPerfReport" "$@"
     ;;
   list)
-    swift package --scratch-path "$scratch" benchmark list
+    swift package --scratch-path "$scratch" benchmark list --target VAEGuardBenchmarks
     ;;
   *)
     [[ "${1:-}" == run ]] && shift
     swift package --scratch-path "$scratch" --allow-writing-to-package-directory \
-      benchmark run --no-progress --format markdown "$@"
+      benchmark run --target VAEGuardBenchmarks --no-progress "$@"
     ;;
 esac
 echo "# load after: $(uptime | sed 's/.*load average/load average/')"

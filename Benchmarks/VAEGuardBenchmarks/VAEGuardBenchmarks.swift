@@ -4,7 +4,7 @@ import VAEGuardBenchKit
 
 /// ordo-one/benchmark suite. Every workload of `Catalogue.all` becomes one benchmark named
 /// "<group>: <workload>", so a regex picks a subset, e.g.
-///   scripts/bench.sh --filter '^layer: cifar'
+///   scripts/bench.sh --filter 'layer: cifar.*'   (whole-name regex)
 ///
 /// FLOP-counted workloads report two custom metrics next to wall clock:
 ///   MFLOPS          — analytic FLOPs / wall time of the iteration;
@@ -31,7 +31,7 @@ let benchmarks: @Sendable () -> Void = {
             maxDuration: heavy ? .seconds(8) : .seconds(2),
             maxIterations: heavy ? 3 : 200)
         let flops = work.flops
-        Benchmark("\(work.group.rawValue): \(work.name)", configuration: config) { benchmark, state in
+        Benchmark("\(work.group.rawValue): \(work.name)", configuration: config) { (benchmark: Benchmark, state: (@Sendable () -> Void, Double)) in
             let (body, reference) = state
             let clock = ContinuousClock()
             let start = clock.now
@@ -43,7 +43,7 @@ let benchmarks: @Sendable () -> Void = {
                 benchmark.measurement(mflops, Int(gflops * 1000))
                 benchmark.measurement(ratio, Int((100 * gflops / reference).rounded()))
             }
-        } setup: {
+        } setup: { () -> (@Sendable () -> Void, Double) in
             let body = work.make()
             let reference = counted ? referenceSGEMMGFLOPS(threads: BenchSettings.coresInUse) : 0
             return (body, reference)

@@ -11,12 +11,15 @@ enum ConvKernels {
         let (n, h, w, c) = (x.shape[0], x.shape[1], x.shape[2], x.shape[3])
         let kkc = k * k * c
         let totalRows = n * h * w
-        var out = [Float](repeating: 0, count: totalRows * f)
         let block = ComputeSettings.convBlockRows
         let chunks = min(ComputeSettings.parallelism, max(1, totalRows / 256))
-        x.storage.withUnsafeBufferPointer { xp in
-            weight.storage.withUnsafeBufferPointer { wp in
-                out.withUnsafeMutableBufferPointer { op in
+        // Not zero-filled: the blocks cover every row and sgemm (beta = 0) writes every element,
+        // so a zero fill would only be one more pass over the whole output.
+        let out = [Float](unsafeUninitializedCapacity: totalRows * f) { op, initialized in
+            initialized = totalRows * f
+            guard totalRows * f > 0 else { return }
+            x.storage.withUnsafeBufferPointer { xp in
+                weight.storage.withUnsafeBufferPointer { wp in
                     let xBase = xp.baseAddress!, wBase = wp.baseAddress!, oBase = op.baseAddress!
                     Parallel.forEachChunk(count: totalRows, maxChunks: chunks) { rows in
                         let col = UnsafeMutablePointer<Float>.allocate(capacity: min(block, rows.count) * kkc)
