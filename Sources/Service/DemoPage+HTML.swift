@@ -9,8 +9,8 @@ extension DemoPage {
       <nav aria-label="API">
         <a href="/v1/models">GET /v1/models</a>
         <a href="/metrics">/metrics</a>
-        <span>API reference: <code>docs/openapi.yaml</code> in the repository (<code>POST /v1/attack</code>,
-          <code>POST /v1/classify</code>, <code>POST /v1/purify</code>)</span>
+        <a href="/openapi.yaml">API reference (OpenAPI)</a>
+        <span>(<code>POST /v1/attack</code>, <code>POST /v1/classify</code>, <code>POST /v1/purify</code>; guide: <code>docs/API.md</code>)</span>
       </nav>
     </header>
 

@@ -9,6 +9,11 @@ enum Routes {
         // Health and operations (open without API key).
         r.get("/healthz") { _ in try .json(["status": "ok"]) }
         r.get("/readyz") { _ in try readiness(ctx) }
+        r.get("/openapi.yaml") { _ in
+            var h = HTTPHeaders()
+            h["Content-Type"] = "application/yaml; charset=utf-8"
+            return HTTPResponse(status: .ok, headers: h, body: Array(OpenAPIDocument.yaml.utf8))
+        }
         r.get("/metrics") { _ in
             var h = HTTPHeaders()
             h["Content-Type"] = "text/plain; version=0.0.4; charset=utf-8"

@@ -162,3 +162,20 @@ enum OpenAPIPaths {
         return result
     }
 }
+
+@Suite("Served OpenAPI document")
+struct ServedOpenAPIDocumentTests {
+    @Test func embeddedSpec_isTheCommittedFile_andIsServed() async throws {
+        let file = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+            .appendingPathComponent("docs/openapi.yaml")
+        let committed = try String(contentsOf: file, encoding: .utf8)
+        #expect(OpenAPIDocument.yaml + (OpenAPIDocument.yaml.hasSuffix("\n") ? "" : "\n") == committed,
+                "run scripts/embed-openapi.py after editing docs/openapi.yaml")
+        try await TestService.with { s in
+            let r = try await s.request("GET", "/openapi.yaml")
+            #expect(r.status == 200)
+            #expect(r.header("Content-Type")?.hasPrefix("application/yaml") == true)
+            #expect(String(decoding: r.body, as: UTF8.self).hasPrefix(String(committed.prefix(100))))
+        }
+    }
+}
