@@ -51,9 +51,10 @@ struct TestService {
     }
 
     /// Starts a service; `ready: false` leaves the registry empty (start-up state).
-    static func start(_ cfg: ServiceConfiguration = configuration(), ready: Bool = true) throws -> TestService {
-        let registry = ModelRegistry(configuration: cfg)
-        if ready { registry.install(try models()) }
+    static func start(_ cfg: ServiceConfiguration = configuration(), ready: Bool = true,
+                      registry given: ModelRegistry? = nil) throws -> TestService {
+        let registry = given ?? ModelRegistry(configuration: cfg)
+        if ready && given == nil { registry.install(try models()) }
         let service = try InferenceService(configuration: cfg, registry: registry)
         if ready { try service.start() } else { try service.server.start() }
         return TestService(service: service)
@@ -62,9 +63,9 @@ struct TestService {
     func stop() async { await service.shutdown() }
 
     /// Runs `body` against a started service and always shuts it down afterwards.
-    static func with(_ cfg: ServiceConfiguration = configuration(), ready: Bool = true,
+    static func with(_ cfg: ServiceConfiguration = configuration(), ready: Bool = true, registry: ModelRegistry? = nil,
                      _ body: (TestService) async throws -> Void) async throws {
-        let s = try start(cfg, ready: ready)
+        let s = try start(cfg, ready: ready, registry: registry)
         do { try await body(s) } catch {
             await s.stop()
             throw error
