@@ -31,6 +31,8 @@ struct EvaluateCommand: ParsableCommand {
           vaeguard evaluate --dataset mnist --attack pgd --eps 0.1,0.3 --defenses none,jpeg:23,vae,vae:k=5 \\
             --threat oblivious,adaptive --images 200 --output runs/eval-mnist --resume
           vaeguard evaluate --dataset mnist --clean --defenses jpeg:23,vae --output runs/eval-mnist --resume
+          vaeguard evaluate --dataset mnist --detection --attack fgsm,pgd --eps 0.1,0.2,0.3 --images 1000 \\
+            --output runs/eval/mnist-detection      # detector calibration (docs/DETECTION.md)
         """)
 
     @Option(help: "mnist or cifar10.") var dataset: String
@@ -61,6 +63,11 @@ struct EvaluateCommand: ParsableCommand {
     @Option(help: "Images per mini-batch.") var batchSize: Int = 100
     @Option(help: "Parallel workers over mini-batches (default: all cores; the engine then runs one thread per worker).")
     var workers: Int?
+    @Flag(help: "Measure the reconstruction-error detector instead of accuracy (docs/DETECTION.md).") var detection = false
+    @Option(help: "--detection: purifiers to score with.") var detectionDefenses: String = "vae,vae:mean"
+    @Option(help: "--detection: clean TRAINING images to calibrate thresholds on (default: --images).") var calibrationImages: Int?
+    @Option(help: "--detection: the configured threshold to report (default: from --config).") var detectionThreshold: Float?
+    @Option(help: "--detection: service configuration holding the model's threshold.") var config: String = "config/vaeguard.json"
 
     func run() throws {
         guard let kind = DatasetKind(rawValue: dataset) else { throw ValidationError("unknown dataset '\(dataset)' (mnist, cifar10)") }
@@ -69,7 +76,7 @@ struct EvaluateCommand: ParsableCommand {
             guard let a = AttackKind(rawValue: t) else { throw ValidationError("unknown attack '\(t)' (fgsm, ifgsm, pgd, cw)") }
             return a
         }
-        guard !attacks.isEmpty || clean else { throw ValidationError("nothing to do: give --attack and/or --clean") }
+        guard !attacks.isEmpty || clean || detection else { throw ValidationError("nothing to do: give --attack and/or --clean") }
         var epsilons: [AttackKind: [Float]] = [:]
         for a in attacks {
             if eps == "paper" {
@@ -97,6 +104,14 @@ struct EvaluateCommand: ParsableCommand {
         BLASRuntime.setThreadCount(1)
 
         let model = try EvaluateModels.load(dataset: kind, models: models, classifier: classifier, vae: vae, patchVAE: patchVae)
+        if detection {
+            try EvaluateDetection.run(.init(kind: kind, model: model, datasetsRoot: try DatasetKind.locateRoot(explicit: datasets),
+                                            attacks: attacks, epsilons: epsilons, defenses: try DefenseSpec.parseList(detectionDefenses),
+                                            images: images, calibrationImages: calibrationImages ?? images, seed: seedList[0],
+                                            settings: settings, threshold: detectionThreshold, configPath: config,
+                                            output: URL(fileURLWithPath: output), batchSize: batchSize, workers: workerCount))
+            return
+        }
         let needsVAE = specs.contains { $0.kind == .vae }, needsPatch = specs.contains { $0.kind == .patchVAE }
         if needsVAE && model.defended.vae == nil { throw ValidationError("a vae defense was asked for but no VAE model was found (--vae)") }
         if needsPatch && model.defended.patchVAE == nil { throw ValidationError("a patch-vae defense was asked for but no patch VAE was found (--patch-vae)") }
