@@ -11,11 +11,4 @@ public enum Checksum {
         }
         return digest.prefix(Int(length)).map { String(format: "%02x", $0) }.joined()
     }
-
-    /// Compares two byte strings in time independent of where they differ (API keys).
-    public static func constantTimeEqual(_ a: [UInt8], _ b: [UInt8]) -> Bool {
-        guard a.count == b.count else { return false }
-        if a.isEmpty { return true }
-        return CRYPTO_memcmp(a, b, a.count) == 0
-    }
 }

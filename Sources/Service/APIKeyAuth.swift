@@ -1,6 +1,6 @@
 import Foundation
+import COpenSSL
 import HTTPServer
-import NeuralNet
 
 /// API-key authentication and per-key rate limiting for the inference routes.
 ///
@@ -31,7 +31,7 @@ struct APIKeyAuth: Middleware {
             throw ServiceError.unauthorized("missing API key: send 'Authorization: Bearer <key>' or 'X-API-Key: <key>'")
         }
         var index: Int?
-        for (i, key) in keys.enumerated() where Checksum.constantTimeEqual(key, presented) { index = i }
+        for (i, key) in keys.enumerated() where Self.constantTimeEqual(key, presented) { index = i }
         guard let index else {
             metrics.rejected(reason: "unauthorized")
             throw ServiceError.unauthorized("invalid API key")
@@ -41,6 +41,14 @@ struct APIKeyAuth: Middleware {
             throw ServiceError.rateLimited(retryAfter: max(1, Int(wait.rounded(.up))))
         }
         return try await next(request)
+    }
+
+    /// OpenSSL's `CRYPTO_memcmp`: time independent of where the bytes differ. (The length is
+    /// not secret-dependent in a way that helps: keys are compared against every configured key.)
+    static func constantTimeEqual(_ a: [UInt8], _ b: [UInt8]) -> Bool {
+        guard a.count == b.count else { return false }
+        if a.isEmpty { return true }
+        return CRYPTO_memcmp(a, b, a.count) == 0
     }
 
     static func presentedKey(_ request: HTTPRequest) -> [UInt8]? {
