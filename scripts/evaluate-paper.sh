@@ -11,7 +11,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 VG=${VAEGUARD_BIN:-.build/release/vaeguard}
-BIN=$(mktemp /tmp/vaeguard-eval.XXXXXX); cp "$VG" "$BIN"; trap 'rm -f "$BIN"' EXIT
+BIN=$(mktemp /tmp/vaeguard-eval.XXXXXX); cp "$VG" "$BIN"; chmod +x "$BIN"; trap 'rm -f "$BIN"' EXIT
 IMAGES=${IMAGES:-1000}
 ADAPTIVE_IMAGES=${ADAPTIVE_IMAGES:-200}
 SEEDS=${SEEDS:-1,2,3}
