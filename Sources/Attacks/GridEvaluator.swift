@@ -177,19 +177,6 @@ public final class GridEvaluator: @unchecked Sendable {
 
     /// The bare classifier's predictions.
     public func predictions(_ x: Tensor) -> [Int] {
-        let n = x.batchSize, bs = batchSize
-        let batches = (n + bs - 1) / bs
-        var out = [Int](repeating: 0, count: n)
-        out.withUnsafeMutableBufferPointer { buffer in
-            Parallel.forEachChunk(count: batches, maxChunks: workers) { range in
-                for bi in range {
-                    let lo = bi * bs, hi = min(n, lo + bs)
-                    var context = ForwardContext.inference(seed: 0)
-                    let p = model.classifier(x.batch(lo..<hi), context: &context).argmaxPerItem()
-                    for j in 0..<p.count { buffer[lo + j] = p[j] }
-                }
-            }
-        }
-        return out
+        BatchedPredictions.top1(model.classifier, x, batchSize: batchSize, workers: workers)
     }
 }
