@@ -13,9 +13,12 @@ public final class DefendedModel: Sendable {
     public let patchVAE: VariationalAutoencoder?
     /// Reconstruction-error score above which an input is flagged as suspected adversarial.
     public let threshold: Float
+    /// Per-purifier thresholds where a purifier's scores live on another scale (the patch VAE
+    /// reconstructs far more closely than the whole-image VAE); `threshold` otherwise.
+    public let purifierThresholds: [PurifierKind: Float]
 
     public init(name: String, version: String, labels: [String], classifier: Sequential, vae: VariationalAutoencoder?,
-                patchVAE: VariationalAutoencoder?, threshold: Float) {
+                patchVAE: VariationalAutoencoder?, threshold: Float, purifierThresholds: [PurifierKind: Float] = [:]) {
         self.name = name
         self.version = version
         self.labels = labels
@@ -23,7 +26,11 @@ public final class DefendedModel: Sendable {
         self.vae = vae
         self.patchVAE = patchVAE
         self.threshold = threshold
+        self.purifierThresholds = purifierThresholds
     }
+
+    /// The flagging threshold for scores from `purifier`.
+    public func threshold(for purifier: PurifierKind) -> Float { purifierThresholds[purifier] ?? threshold }
 
     /// `[H, W, C]` the classifier takes.
     public var inputShape: [Int] { classifier.inputShape }
@@ -105,7 +112,7 @@ public final class DefendedModel: Sendable {
         return (0..<images.batchSize).map { b in
             Result(probabilities: Array(probabilities.storage[(b * classes)..<((b + 1) * classes)]),
                    purified: Tensor(shape: inputShape, storage: Array(purified.storage[(b * size)..<((b + 1) * size)])),
-                   reconstructionError: scores[b], suspectedAdversarial: scores[b] > threshold,
+                   reconstructionError: scores[b], suspectedAdversarial: scores[b] > threshold(for: options.purifier),
                    purifyDuration: purifyTime, classifyDuration: total - purifyTime)
         }
     }

@@ -126,7 +126,9 @@ public final class ModelRegistry: @unchecked Sendable {
         }
         let model = DefendedModel(name: entry.name, version: cf.architecture.version,
                                   labels: cf.architecture.labels ?? (0..<(classifier.outputShape.first ?? 0)).map(String.init),
-                                  classifier: classifier, vae: wholeVAE, patchVAE: patch, threshold: entry.threshold)
+                                  classifier: classifier, vae: wholeVAE, patchVAE: patch, threshold: entry.threshold,
+                                  purifierThresholds: Dictionary(uniqueKeysWithValues: (entry.purifierThresholds ?? [:])
+                                      .compactMap { k, v in PurifierKind(rawValue: k).map { ($0, v) } }))
         return (model, missing)
     }
 

@@ -146,7 +146,7 @@ extension Routes {
             do { png = try ImageInput.image(t).pngData() } catch { throw ServiceError.internalError("encoding a PNG failed: \(error)") }
             return AttackResponse.Panel(image: Data(png).base64EncodedString(),
                                         predictions: Self.top(probabilities, labels: model.labels, k: topK),
-                                        reconstructionError: score, suspectedAdversarial: score > model.threshold)
+                                        reconstructionError: score, suspectedAdversarial: score > model.threshold(for: purifier.kind))
         }
         let distortion = Distortion(original: x, adversarial: outcome.adversarial)
         let originalTop = Self.argmax(outcome.originalProbabilities)
@@ -154,7 +154,7 @@ extension Routes {
             requestId: request.requestID, model: ModelInfo(name: model.name, version: model.version),
             purifier: PurifierInfo(name: purifier.kind.rawValue,
                                    settings: purifier.settings.merging(options.defense.reported) { a, _ in a }),
-            threshold: model.threshold,
+            threshold: model.threshold(for: purifier.kind),
             attack: .init(name: attack.kind.rawValue, eps: attack.epsilon, steps: attack.steps,
                           linf: Float(distortion.linfMax), l2: Float(distortion.l2Sum), label: originalTop,
                           fooled: Self.argmax(outcome.adversarialProbabilities) != originalTop,

@@ -45,7 +45,7 @@ extension Routes {
             requestId: request.requestID, model: ModelInfo(name: model.name, version: model.version),
             purifier: PurifierInfo(name: purifier.kind.rawValue, settings: purifier.settings.merging(options.defense.reported) { a, _ in a }),
             predictions: single?.predictions, reconstructionError: single?.reconstructionError,
-            suspectedAdversarial: single?.suspectedAdversarial, threshold: model.threshold, results: imageResults,
+            suspectedAdversarial: single?.suspectedAdversarial, threshold: model.threshold(for: purifier.kind), results: imageResults,
             timings: Timings(decodeMs: (decoded - start).milliseconds,
                              queueMs: max(0, (inference - purifyTime - classifyTime).milliseconds),
                              purifyMs: purifyTime.milliseconds, classifyMs: classifyTime.milliseconds,
@@ -101,7 +101,7 @@ extension Routes {
             do { result = try result.resized(width: w, height: h) } catch { throw ServiceError.internalError("\(error)") }
         }
         ctx.metrics.purified(model: model.name, purifier: purifier.kind.rawValue)
-        ctx.metrics.scored(model: model.name, error: score, suspected: score > model.threshold)
+        ctx.metrics.scored(model: model.name, error: score, suspected: score > model.threshold(for: purifier.kind))
         return (result, score, purifier)
     }
 
@@ -110,6 +110,6 @@ extension Routes {
         headers["X-VAEGuard-Purifier-Settings"] = purifier.settings.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }
             .joined(separator: ";")
         headers["X-VAEGuard-Reconstruction-Error"] = String(format: "%.6f", score)
-        headers["X-VAEGuard-Suspected-Adversarial"] = score > model.threshold ? "true" : "false"
+        headers["X-VAEGuard-Suspected-Adversarial"] = score > model.threshold(for: purifier.kind) ? "true" : "false"
     }
 }

@@ -39,16 +39,20 @@ public struct ServiceConfiguration: Sendable, Codable, Equatable {
         public var patchVAE: String?
         /// Reconstruction-error (mean squared) above which an input is flagged.
         public var threshold: Float = 0.02
+        /// Thresholds for purifiers whose scores live on another scale, keyed by purifier name
+        /// ("patch-vae", "jpeg", …); `threshold` for the others.
+        public var purifierThresholds: [String: Float]?
         /// Forward purified images to this classifier instead of a built-in one.
         public var upstream: Upstream?
 
         public init(name: String, classifier: String? = nil, vae: String? = nil, patchVAE: String? = nil,
-                    threshold: Float = 0.02, upstream: Upstream? = nil) {
+                    threshold: Float = 0.02, purifierThresholds: [String: Float]? = nil, upstream: Upstream? = nil) {
             self.name = name
             self.classifier = classifier
             self.vae = vae
             self.patchVAE = patchVAE
             self.threshold = threshold
+            self.purifierThresholds = purifierThresholds
             self.upstream = upstream
         }
 
@@ -59,6 +63,7 @@ public struct ServiceConfiguration: Sendable, Codable, Equatable {
             vae = try c.decodeIfPresent(String.self, forKey: .vae)
             patchVAE = try c.decodeIfPresent(String.self, forKey: .patchVAE)
             threshold = try c.decodeIfPresent(Float.self, forKey: .threshold) ?? 0.02
+            purifierThresholds = try c.decodeIfPresent([String: Float].self, forKey: .purifierThresholds)
             upstream = try c.decodeIfPresent(Upstream.self, forKey: .upstream)
         }
     }
@@ -70,7 +75,7 @@ public struct ServiceConfiguration: Sendable, Codable, Equatable {
         public var entries: [ModelEntry] = [
             // 1 % false alarms on clean MNIST training images with the sampled VAE (docs/DETECTION.md).
             ModelEntry(name: "mnist", classifier: "mnist-classifier", vae: "mnist-vae", patchVAE: "patch-vae-gray-8",
-                       threshold: 0.009),
+                       threshold: 0.009, purifierThresholds: ["patch-vae": 0.001]),
             ModelEntry(name: "cifar10", classifier: "cifar10-classifier", vae: "cifar10-vae", patchVAE: "patch-vae-rgb-8",
                        threshold: 0.01),
         ]
@@ -236,6 +241,10 @@ extension ServiceConfiguration {
         for e in models.entries {
             try check(e.classifier != nil || e.upstream != nil, "model '\(e.name)' needs a classifier or an upstream")
             try check(e.threshold > 0, "model '\(e.name)': threshold must be positive")
+            for (key, value) in e.purifierThresholds ?? [:] {
+                try check(PurifierKind(rawValue: key) != nil, "model '\(e.name)': purifierThresholds key '\(key)' is not a purifier")
+                try check(value > 0, "model '\(e.name)': purifierThresholds['\(key)'] must be positive")
+            }
         }
         try check((1...DefenseOptions.maxSamples).contains(purification.maxSamples),
                   "purification.maxSamples must be in 1…\(DefenseOptions.maxSamples)")

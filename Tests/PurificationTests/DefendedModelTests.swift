@@ -47,6 +47,18 @@ struct DefendedModelTests {
         #expect(abs(r[0].probabilities.reduce(0, +) - 1) < 1e-5)
     }
 
+    @Test func perPurifierThreshold_overridesTheModelThreshold() throws {
+        let base = try Self.model(threshold: 1e-6)
+        let m = DefendedModel(name: base.name, version: base.version, labels: base.labels, classifier: base.classifier,
+                              vae: base.vae, patchVAE: base.patchVAE, threshold: 1e-6, purifierThresholds: [.jpeg: 1])
+        var rng = RandomSource(seed: 3)
+        let x = Tensor(shape: [1, 8, 8, 1], storage: (0..<64).map { _ in rng.nextUniform() })
+        let r = try m.classify(x, options: DefenseOptions(purifier: .jpeg, jpegQuality: 10), rng: &rng)
+        #expect(r[0].reconstructionError > 1e-4)
+        #expect(!r[0].suspectedAdversarial)
+        #expect(m.threshold(for: .jpeg) == 1 && m.threshold(for: .vae) == 1e-6)
+    }
+
     @Test func seededRequests_areReproducible() throws {
         let m = try Self.model()
         let x = Tensor(shape: [1, 8, 8, 1], repeating: 0.5)

@@ -142,6 +142,9 @@ struct OperationsTests {
         var c = ServiceConfiguration()
         c.models.defaultModel = "imagenet"
         #expect(throws: ServiceError.self) { try c.validate() }
+        var t = ServiceConfiguration()
+        t.models.entries[0].purifierThresholds = ["magic": 0.1]
+        #expect(throws: ServiceError.self) { try t.validate() }
         let partial = try ServiceConfiguration.decode(Data(#"{"server": {"port": 9000}, "_note": "x"}"#.utf8), source: "t")
         #expect(partial.server.port == 9000)
         #expect(partial.server.host == "0.0.0.0")
