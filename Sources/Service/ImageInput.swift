@@ -6,7 +6,7 @@ import Purification
 
 /// Getting images out of a request: raw body or multipart `image` parts, decoded with the
 /// pixel limit checked from the header, converted to what a model takes.
-enum ImageInput {
+public enum ImageInput {
     struct Upload {
         var bytes: [UInt8]
         var filename: String?
@@ -50,8 +50,8 @@ enum ImageInput {
         }
     }
 
-    /// Converts and resizes to a model's `[H, W, C]` input.
-    static func modelInput(_ image: Image, shape: [Int]) throws(ServiceError) -> Tensor {
+    /// Converts and resizes to a model's `[H, W, C]` input (also used by `vaeguard classify`).
+    public static func modelInput(_ image: Image, shape: [Int]) throws(ServiceError) -> Tensor {
         let (h, w, c) = (shape[0], shape[1], shape[2])
         do {
             var converted = try image.converted(toChannels: c, background: .black)

@@ -65,9 +65,7 @@ struct ClassifyCommand: ParsableCommand {
         var rng = defense.seed.map(RandomSource.init(seed:)) ?? .fresh()
         for path in images {
             let image = try ImageDecoder.decode(Array(try Data(contentsOf: URL(fileURLWithPath: path))))
-            var converted = try image.converted(toChannels: model.inputShape[2], background: .black)
-            converted = try converted.resized(width: model.inputShape[1], height: model.inputShape[0])
-            let x = Tensor(shape: [1] + model.inputShape, storage: converted.floatPixels())
+            let x = try ImageInput.modelInput(image, shape: model.inputShape)
             let options = defense.options(defaultPurifier: .vae)
             let r = try model.classify(x, options: options, rng: &rng)[0]
             let top = r.probabilities.enumerated().sorted { $0.element > $1.element }.prefix(topK)
