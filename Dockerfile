@@ -6,7 +6,7 @@
 #   docker run -p 8080:8080 vaeguard
 
 # ---- build ----
-FROM swift:6.1-bookworm AS build
+FROM swift:6.2-bookworm AS build
 WORKDIR /src
 COPY scripts/install-deps.sh scripts/install-deps.sh
 RUN scripts/install-deps.sh

@@ -15,7 +15,8 @@ mkdir -p runs
 run() {
   local name=$1; shift
   echo "== $name: vaeguard $*" | tee -a "runs/$name.log"
-  "$BIN" "$@" --resume >>"runs/$name.log" 2>&1
+  # VAEGUARD_THREADS limits engine threads (e.g. 1 when two steps train side by side); results do not depend on it.
+  "$BIN" "$@" --resume ${VAEGUARD_THREADS:+--threads $VAEGUARD_THREADS} >>"runs/$name.log" 2>&1
 }
 
 steps=("$@")
@@ -24,9 +25,9 @@ for step in "${steps[@]}"; do
   case $step in
     mnist-classifier)   run $step train classifier --dataset mnist --epochs 12 --milestones 8 ;;
     mnist-vae)          run $step train vae --dataset mnist --epochs 20 ;;
-    cifar10-classifier) run $step train classifier --dataset cifar10 --epochs 35 --batch-size 128 --augment \
-                          --weight-decay 1e-4 --milestones 22,30 ;;
-    cifar10-vae)        run $step train vae --dataset cifar10 --epochs 20 ;;
+    cifar10-classifier) run $step train classifier --dataset cifar10 --epochs 22 --batch-size 128 --augment \
+                          --weight-decay 1e-4 --milestones 14,19 ;;
+    cifar10-vae)        run $step train vae --dataset cifar10 --epochs 12 --half ;;
     # Patch VAEs follow the paper's patch loss: BCE summed over the patch + 0.01 x KL averaged over latents.
     patch-vae-gray-8)   run $step train patch-vae --dataset mnist --patch 8 --latent 64 --width 2 --epochs 10 \
                           --reconstruction bce --kl-reduction mean ;;
