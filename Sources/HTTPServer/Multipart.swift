@@ -94,28 +94,38 @@ public enum MultipartFormData {
             position += 2
             guard parts.count < limits.maxParts else { throw .tooManyParts(limit: limits.maxParts) }
 
-            let headerEnd = ByteSearch.firstIndex(of: [.cr, .lf, .cr, .lf], in: body, from: position)
-            let emptyHeaders = body.count - position >= 2 && body[position] == .cr && body[position + 1] == .lf
+            // A body part runs to the next delimiter, whatever it holds, and only then is split
+            // into header fields and content (RFC 2046 §5.1.1: body-part := MIME-part-headers
+            // [CRLF *OCTET]), so neither can reach across a delimiter. Searching for the
+            // content's end only after the headers' CRLF CRLF missed a delimiter that shared
+            // that CRLF (a part with headers but no content, or an empty part), and merged the
+            // next part into this one's content (found by fuzz/multipart).
+            guard let partEnd = ByteSearch.firstIndex(of: delimiter, in: body, from: position) else {
+                throw .malformed("missing closing boundary")
+            }
             let headersRange: Range<Int>
             let contentStart: Int
-            if emptyHeaders {
-                headersRange = position..<position
+            if partEnd - position >= 2 && body[position] == .cr && body[position + 1] == .lf {
+                headersRange = position..<position                  // no header fields
                 contentStart = position + 2
-            } else if let headerEnd {
+            } else if let headerEnd = ByteSearch.firstIndex(of: [.cr, .lf, .cr, .lf], in: body, from: position, before: partEnd) {
                 headersRange = position..<headerEnd
                 contentStart = headerEnd + 4
+            } else if partEnd == position {
+                headersRange = position..<position                  // an empty part
+                contentStart = partEnd
+            } else if partEnd - position >= 2 && body[partEnd - 2] == .cr && body[partEnd - 1] == .lf {
+                headersRange = position..<(partEnd - 2)             // header fields, no content
+                contentStart = partEnd
             } else {
                 throw .malformed("unterminated part headers")
             }
             if headersRange.count > limits.maxPartHeaderBytes {
                 throw .partHeadersTooLarge(limit: limits.maxPartHeaderBytes)
             }
-            guard let contentEnd = ByteSearch.firstIndex(of: delimiter, in: body, from: contentStart) else {
-                throw .malformed("missing closing boundary")
-            }
             let headers = try parseHeaders(body[headersRange])
-            parts.append(makePart(headers: headers, body: Array(body[contentStart..<contentEnd])))
-            position = contentEnd + delimiter.count
+            parts.append(makePart(headers: headers, body: Array(body[contentStart..<partEnd])))
+            position = partEnd + delimiter.count
         }
     }
 
@@ -198,10 +208,12 @@ enum HeaderParameters {
 // MARK: - Byte search
 
 enum ByteSearch {
-    /// First index of `needle` in `haystack[from...]`, or `nil`.
-    static func firstIndex(of needle: [UInt8], in haystack: [UInt8], from: Int) -> Int? {
-        guard let first = needle.first, haystack.count - from >= needle.count else { return nil }
-        let lastStart = haystack.count - needle.count
+    /// First index of `needle` wholly inside `haystack[from..<before]` (`before` defaults to
+    /// the end), or `nil`.
+    static func firstIndex(of needle: [UInt8], in haystack: [UInt8], from: Int, before: Int? = nil) -> Int? {
+        let end = min(before ?? haystack.count, haystack.count)
+        guard let first = needle.first, from >= 0, end - from >= needle.count else { return nil }
+        let lastStart = end - needle.count
         return haystack.withUnsafeBufferPointer { h -> Int? in
             needle.withUnsafeBufferPointer { n -> Int? in
                 var i = from

@@ -833,7 +833,7 @@ components:
       content:
         application/json:
           schema: {$ref: "#/components/schemas/Error"}
-          example: {error: {code: 502, message: "upstream classifier failed: http://classifier:9000/predict answered 500"}}
+          example: {error: {code: 502, message: "upstream classifier failed: the upstream answered 500"}}
     GatewayTimeout:
       description: The upstream classifier did not answer within `upstream.timeoutSeconds`.
       headers:

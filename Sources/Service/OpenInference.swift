@@ -86,19 +86,11 @@ enum OpenInference {
 
     static func infer(_ request: HTTPRequest, _ ctx: ServiceContext) async throws -> HTTPResponse {
         let model = try ctx.registry.model(named: request.pathParameters["name"] ?? "")
-        guard let root = try? JSONSerialization.jsonObject(with: request.bodyData) as? [String: Any] else {
-            throw ServiceError.badRequest("body must be a JSON object with an 'inputs' array")
-        }
-        guard let inputs = root["inputs"] as? [[String: Any]], inputs.count == 1 else {
-            throw ServiceError.badRequest("'inputs' must hold exactly one tensor")
-        }
-        let images = try tensor(from: inputs[0], model: model)
+        let body: InferRequest
+        do { body = try InferRequest.parse(request.bodyData) } catch { throw error.serviceError }
+        let images = try tensor(from: body.input, model: model)
         // Request parameters use the v1 option names.
-        var query: [String] = []
-        for (k, v) in (root["parameters"] as? [String: Any]) ?? [:] {
-            query.append("\(k)=\(String(describing: v).addingPercentEncoding(withAllowedCharacters: .alphanumerics) ?? "")")
-        }
-        var options = try RequestOptions(query: HTTPQuery(query.joined(separator: "&")), configuration: ctx.configuration)
+        var options = try RequestOptions(query: HTTPQuery(body.query), configuration: ctx.configuration)
         options.adapt(to: model)
         let results = try await ctx.scheduler.classify(model: model, images: images, options: options.defense)
         let n = results.count
@@ -108,59 +100,29 @@ enum OpenInference {
             OutputTensor(name: "reconstruction_error", datatype: "FP32", shape: [n], data: .floats(results.map(\.reconstructionError))),
             OutputTensor(name: "suspected_adversarial", datatype: "BOOL", shape: [n], data: .bools(results.map(\.suspectedAdversarial))),
         ]
-        let id = (root["id"] as? String) ?? request.requestID
+        let id = body.id ?? request.requestID
         return try Routes.json(InferResponse(modelName: model.name, modelVersion: model.version, id: id, outputs: outputs,
                                              parameters: ["purifier": options.defense.purifier.rawValue]))
     }
 
-    /// Reads one OIP input tensor into `[N, H, W, C]` floats in [0, 1].
+    /// Reads one OIP input tensor into `[N, H, W, C]` floats in [0, 1] (the decoding and
+    /// validation live in `InferRequest.decodeTensor`, which is fuzzed on its own).
     static func tensor(from input: [String: Any], model: DefendedModel) throws(ServiceError) -> Tensor {
-        guard let shape = input["shape"] as? [Int], shape.count == 4, shape.allSatisfy({ $0 > 0 }) else {
-            throw .badRequest("input 'shape' must be 4 positive integers, [N, H, W, C] (or [N, C, H, W] with layout NCHW)")
+        do {
+            let t = try InferRequest.decodeTensor(input, inputShape: model.inputShape, modelName: model.name)
+            return Tensor(shape: t.shape, storage: t.storage)
+        } catch {
+            throw error.serviceError
         }
-        let datatype = (input["datatype"] as? String)?.uppercased() ?? ""
-        guard datatype == "FP32" || datatype == "UINT8" else {
-            throw .badRequest("input 'datatype' must be FP32 or UINT8, got '\(datatype)'")
+    }
+}
+
+extension InferRequestError {
+    var serviceError: ServiceError {
+        switch self {
+        case .badRequest(let m): .badRequest(m)
+        case .unprocessable(let m): .unprocessable(m)
         }
-        let layout = ((input["parameters"] as? [String: Any])?["layout"] as? String)?.uppercased() ?? "NHWC"
-        guard layout == "NHWC" || layout == "NCHW" else { throw .badRequest("layout must be NHWC or NCHW, got '\(layout)'") }
-        let (h, w, c) = (model.inputShape[0], model.inputShape[1], model.inputShape[2])
-        let expected = layout == "NHWC" ? [shape[0], h, w, c] : [shape[0], c, h, w]
-        guard shape == expected else {
-            throw .badRequest("input shape \(shape) does not fit model '\(model.name)': expected \(expected) (\(layout))")
-        }
-        guard shape[0] <= 256 else { throw .unprocessable("at most 256 images per inference request") }
-        var flat: [Float] = []
-        flat.reserveCapacity(shape.reduce(1, *))
-        func collect(_ value: Any) throws(ServiceError) {
-            if let array = value as? [Any] {
-                for v in array { try collect(v) }
-            } else if type(of: value) != Bool.self, let number = value as? NSNumber {
-                flat.append(number.floatValue)
-            } else {
-                throw .badRequest("input 'data' must contain only numbers")
-            }
-        }
-        guard let data = input["data"] else { throw .badRequest("input has no 'data'") }
-        try collect(data)
-        guard flat.count == shape.reduce(1, *) else {
-            throw .badRequest("input 'data' has \(flat.count) values; shape \(shape) needs \(shape.reduce(1, *))")
-        }
-        if datatype == "UINT8" {
-            guard flat.allSatisfy({ $0 >= 0 && $0 <= 255 && $0 == $0.rounded() }) else { throw .badRequest("UINT8 data must be integers 0…255") }
-            flat = flat.map { $0 / 255 }
-        } else {
-            guard flat.allSatisfy({ $0.isFinite }) else { throw .badRequest("FP32 data must be finite") }
-            flat = flat.map { min(max($0, 0), 1) }
-        }
-        if layout == "NCHW" {
-            var nhwc = [Float](repeating: 0, count: flat.count)
-            for b in 0..<shape[0] { for ch in 0..<c { for i in 0..<h { for j in 0..<w {
-                nhwc[((b * h + i) * w + j) * c + ch] = flat[((b * c + ch) * h + i) * w + j]
-            } } } }
-            flat = nhwc
-        }
-        return Tensor(shape: [shape[0], h, w, c], storage: flat)
     }
 }
 

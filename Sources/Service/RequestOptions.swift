@@ -56,6 +56,13 @@ struct RequestOptions {
             guard let s = UInt64(raw) else { throw .badRequest("seed must be a non-negative integer, got '\(raw)'") }
             d.seed = s
         }
+        if configuration.purification.enforce {
+            if d.purifier == .none { throw .badRequest("purifier=none is disabled on this server (purification.enforce)") }
+            if d.seed != nil { throw .badRequest("seed is disabled on this server (purification.enforce): the purifier's noise stays fresh") }
+            if d.sampling == .mean {
+                throw .badRequest("sampling=mean is disabled on this server (purification.enforce): the purifier's noise stays fresh")
+            }
+        }
         defense = d
         topK = try int("top_k", 1...1000) ?? 5
     }

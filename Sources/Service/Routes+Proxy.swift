@@ -23,10 +23,18 @@ extension Routes {
         do { encoded = type == "image/jpeg" ? try purified.jpegData(quality: 95) : try purified.pngData() } catch {
             throw ServiceError.internalError("encoding for upstream failed: \(error)")
         }
-        let reply = try await ctx.upstream.send(encoded, imageType: type, to: upstream, requestID: request.requestID)
+        // Client-facing messages leave out the upstream's address (an internal URL); the log has it.
+        let reply: UpstreamClient.Reply
+        do { reply = try await ctx.upstream.send(encoded, imageType: type, to: upstream, requestID: request.requestID) } catch {
+            ctx.logger.warning("upstream failed", metadata: ["url": "\(upstream.url)", "error": "\(error)",
+                                                             "request_id": "\(request.requestID)"])
+            throw error
+        }
         if reply.status >= 500 {
             ctx.metrics.rejected(reason: "upstream_error")
-            throw ServiceError.upstreamFailed("\(upstream.url) answered \(reply.status)")
+            ctx.logger.warning("upstream failed", metadata: ["url": "\(upstream.url)", "status": "\(reply.status)",
+                                                             "request_id": "\(request.requestID)"])
+            throw ServiceError.upstreamFailed("the upstream answered \(reply.status)")
         }
         var headers = HTTPHeaders()
         headers["Content-Type"] = reply.contentType ?? "application/octet-stream"

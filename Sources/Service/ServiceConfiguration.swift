@@ -91,6 +91,11 @@ public struct ServiceConfiguration: Sendable, Codable, Equatable {
         public var maxImagePixels = 4096 * 4096
         /// Images per multipart batch request.
         public var maxBatchImages = 64
+        /// When true, clients may not switch the defense off or make it deterministic:
+        /// `purifier=none`, `seed` and `sampling=mean` are refused (400). The purifier's fresh
+        /// noise is part of the defense (docs/SECURITY.md), and a proxy that lets a client
+        /// choose `none` does not protect the classifier behind it.
+        public var enforce = false
     }
 
     public struct Batching: Sendable, Codable, Equatable {

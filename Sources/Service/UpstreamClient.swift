@@ -58,11 +58,13 @@ final class UpstreamClient: Sendable {
                 return try await group.next()!
             }
         } catch let error as URLError where error.code == .timedOut {
-            throw ServiceError.upstreamTimedOut("no reply from \(upstream.url) within \(upstream.timeoutSeconds) s")
+            throw ServiceError.upstreamTimedOut("no reply within \(upstream.timeoutSeconds) s")
         } catch let error as ServiceError {
             throw error
         } catch {
-            throw ServiceError.upstreamFailed("\(upstream.url): \(error.localizedDescription)")
+            // URLSession's descriptions name the host and port; the client gets the kind only.
+            let kind = (error as? URLError).map { "URLError \($0.code.rawValue)" } ?? "\(type(of: error))"
+            throw ServiceError.upstreamFailed("could not reach the upstream (\(kind))")
         }
     }
 }

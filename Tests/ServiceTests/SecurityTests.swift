@@ -62,4 +62,24 @@ struct SecurityTests {
         #expect(!APIKeyAuth.constantTimeEqual(key, Array("0123456789abcde".utf8)))
         #expect(!APIKeyAuth.constantTimeEqual(key, []))
     }
+
+    @Test func enforce_refusesUnpurifiedAndDeterministicRequests() async throws {
+        var cfg = TestService.configuration()
+        cfg.purification.enforce = true
+        try await TestService.with(cfg) { s in
+            let png = try TestService.png()
+            for query in ["purifier=none", "seed=7", "sampling=mean", "purifier=vae&sampling=mean&seed=1"] {
+                let reply = try await s.request("POST", "/v1/classify?" + query, body: png)
+                #expect(reply.status == 400, "\(query)")
+                #expect(String(decoding: reply.body, as: UTF8.self).contains("purification.enforce"), "\(query)")
+            }
+            #expect(try await s.request("POST", "/v1/classify?purifier=vae&samples=3", body: png).status == 200)
+            #expect(try await s.request("POST", "/v1/classify?purifier=jpeg", body: png).status == 200)
+        }
+        // Off by default: the same requests are served.
+        try await TestService.with(TestService.configuration()) { s in
+            let reply = try await s.request("POST", "/v1/classify?purifier=none&seed=7", body: try TestService.png())
+            #expect(reply.status == 200)
+        }
+    }
 }
