@@ -28,9 +28,37 @@ extension Tensor {
         }
     }
 
-    /// Applies `f` to every element, returning a new tensor.
+    // Element-wise maps write straight into fresh storage. Why not `var y = x` and a loop:
+    // that copies `x` first (copy-on-write, `x` is still referenced), then makes a second
+    // pass, and a loop with a `where` filter does not vectorise. These are one pass each and
+    // `@inlinable`, so the closure is specialised and vectorised at the call site (ReLU
+    // forward and backward were 10 % of a CIFAR-10 training step before).
+
+    /// `f` applied to every element.
     @inlinable public func map(_ f: (Float) -> Float) -> Tensor {
-        Tensor(shape: shape, storage: storage.map(f))
+        let n = count
+        let out = [Float](unsafeUninitializedCapacity: n) { buffer, initialized in
+            storage.withUnsafeBufferPointer { src in
+                for i in 0..<n { buffer[i] = f(src[i]) }
+            }
+            initialized = n
+        }
+        return Tensor(shape: shape, storage: out)
+    }
+
+    /// `f(self[i], other[i])` for every element; shapes must hold the same number of elements.
+    @inlinable public func zipMap(_ other: Tensor, _ f: (Float, Float) -> Float) -> Tensor {
+        precondition(count == other.count, "zipMap: \(shape) and \(other.shape) differ in size")
+        let n = count
+        let out = [Float](unsafeUninitializedCapacity: n) { buffer, initialized in
+            storage.withUnsafeBufferPointer { a in
+                other.storage.withUnsafeBufferPointer { b in
+                    for i in 0..<n { buffer[i] = f(a[i], b[i]) }
+                }
+            }
+            initialized = n
+        }
+        return Tensor(shape: shape, storage: out)
     }
 
     /// Clamps every element to `range`.

@@ -9,22 +9,12 @@ public final class ReLU: Layer {
     public func outputShape(for s: [Int]) throws(NeuralNetError) -> [Int] { s }
 
     public func forward(_ x: Tensor, context: inout ForwardContext) -> (output: Tensor, cache: LayerCache) {
-        var y = x
-        y.storage.withUnsafeMutableBufferPointer { p in
-            for i in 0..<p.count where p[i] < 0 { p[i] = 0 }
-        }
+        let y = x.map { $0 > 0 ? $0 : 0 }
         return (y, context.recordsCache ? LayerCache([y]) : .empty)
     }
 
     public func backward(_ dy: Tensor, cache: LayerCache, gradients: GradientStore?) -> Tensor {
-        var dx = dy
-        let y = cache.tensors[0]
-        dx.storage.withUnsafeMutableBufferPointer { d in
-            y.storage.withUnsafeBufferPointer { yp in
-                for i in 0..<d.count where yp[i] <= 0 { d[i] = 0 }
-            }
-        }
-        return dx
+        dy.zipMap(cache.tensors[0]) { g, y in y > 0 ? g : 0 }
     }
 }
 
@@ -36,22 +26,12 @@ public final class Sigmoid: Layer {
     public func outputShape(for s: [Int]) throws(NeuralNetError) -> [Int] { s }
 
     public func forward(_ x: Tensor, context: inout ForwardContext) -> (output: Tensor, cache: LayerCache) {
-        var y = x
-        y.storage.withUnsafeMutableBufferPointer { p in
-            for i in 0..<p.count { p[i] = 1 / (1 + expf(-p[i])) }
-        }
+        let y = x.map { 1 / (1 + expf(-$0)) }
         return (y, context.recordsCache ? LayerCache([y]) : .empty)
     }
 
     public func backward(_ dy: Tensor, cache: LayerCache, gradients: GradientStore?) -> Tensor {
-        var dx = dy
-        let y = cache.tensors[0]
-        dx.storage.withUnsafeMutableBufferPointer { d in
-            y.storage.withUnsafeBufferPointer { yp in
-                for i in 0..<d.count { d[i] *= yp[i] * (1 - yp[i]) }
-            }
-        }
-        return dx
+        dy.zipMap(cache.tensors[0]) { g, y in g * y * (1 - y) }
     }
 }
 

@@ -62,23 +62,37 @@ public final class BatchNorm: Layer {
                 invStd[j] = 1 / (runningVariance.value.storage[j] + epsilon).squareRoot()
             }
         }
-        var xhat = x
-        var y = x
-        xhat.storage.withUnsafeMutableBufferPointer { xh in
-            y.storage.withUnsafeMutableBufferPointer { yp in
-                let g = gamma.value.storage, b = beta.value.storage
-                for r in 0..<rows {
-                    for j in 0..<c {
-                        let v = (xh[r * c + j] - mean[j]) * invStd[j]
-                        xh[r * c + j] = v
-                        yp[r * c + j] = g[j] * v + b[j]
+        // One pass into fresh storage (no copies of x first); x̂ only when backward needs it.
+        let g = gamma.value.storage, b = beta.value.storage
+        let n = x.count
+        var xhat: [Float] = []
+        let y = [Float](unsafeUninitializedCapacity: n) { yp, initialized in
+            x.storage.withUnsafeBufferPointer { xp in
+                if context.recordsCache {
+                    xhat = [Float](unsafeUninitializedCapacity: n) { xh, done in
+                        for r in 0..<rows {
+                            for j in 0..<c {
+                                let v = (xp[r * c + j] - mean[j]) * invStd[j]
+                                xh[r * c + j] = v
+                                yp[r * c + j] = g[j] * v + b[j]
+                            }
+                        }
+                        done = n
+                    }
+                } else {
+                    let scale = (0..<c).map { g[$0] * invStd[$0] }
+                    let shift = (0..<c).map { b[$0] - mean[$0] * scale[$0] }
+                    for r in 0..<rows {
+                        for j in 0..<c { yp[r * c + j] = xp[r * c + j] * scale[j] + shift[j] }
                     }
                 }
             }
+            initialized = n
         }
-        guard context.recordsCache else { return (y, .empty) }
+        let output = Tensor(shape: x.shape, storage: y)
+        guard context.recordsCache else { return (output, .empty) }
         let modeFlag: [Int32] = [context.training ? 1 : 0]
-        return (y, LayerCache([xhat, Tensor(shape: [c], storage: invStd)], indices: modeFlag))
+        return (output, LayerCache([Tensor(shape: x.shape, storage: xhat), Tensor(shape: [c], storage: invStd)], indices: modeFlag))
     }
 
     public func backward(_ dy: Tensor, cache: LayerCache, gradients: GradientStore?) -> Tensor {
@@ -95,22 +109,27 @@ public final class BatchNorm: Layer {
         }
         gradients?.accumulate(Tensor(shape: [c], storage: sumDyXhat), for: gamma)
         gradients?.accumulate(Tensor(shape: [c], storage: sumDy), for: beta)
+        // dx = a·dy + b + e·x̂ per channel. Training: a = γ·invStd, b = -γ·invStd·Σdy/M,
+        // e = -γ·invStd·Σ(dy·x̂)/M. Inference (fixed affine map): a = γ·invStd, b = e = 0.
         let g = gamma.value.storage
-        var dx = dy
         let m = Float(rows)
-        dx.storage.withUnsafeMutableBufferPointer { d in
-            for r in 0..<rows {
-                for j in 0..<c {
-                    let i = r * c + j
-                    if training {
-                        // dx = γ·invStd/M · (M·dy - Σdy - x̂·Σ(dy·x̂))
-                        d[i] = g[j] * invStd[j] / m * (m * d[i] - sumDy[j] - xhat.storage[i] * sumDyXhat[j])
-                    } else {
-                        d[i] = d[i] * g[j] * invStd[j]
+        let a = (0..<c).map { g[$0] * invStd[$0] }
+        let bias = (0..<c).map { training ? -a[$0] * sumDy[$0] / m : 0 }
+        let e = (0..<c).map { training ? -a[$0] * sumDyXhat[$0] / m : 0 }
+        let out = [Float](unsafeUninitializedCapacity: dy.count) { d, initialized in
+            dy.storage.withUnsafeBufferPointer { gp in
+                xhat.storage.withUnsafeBufferPointer { xh in
+                    for r in 0..<rows {
+                        for j in 0..<c {
+                            let i = r * c + j
+                            d[i] = a[j] * gp[i] + bias[j] + e[j] * xh[i]
+                        }
                     }
                 }
             }
+            initialized = dy.count
         }
+        let dx = Tensor(shape: dy.shape, storage: out)
         return dx
     }
 }

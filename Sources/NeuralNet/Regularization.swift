@@ -17,21 +17,19 @@ public final class Dropout: Layer {
     public func forward(_ x: Tensor, context: inout ForwardContext) -> (output: Tensor, cache: LayerCache) {
         guard context.training, rate > 0 else { return (x, context.recordsCache ? LayerCache() : .empty) }
         let keep = 1 - rate
-        var mask = Tensor(shape: x.shape)
-        var y = x
-        for i in 0..<x.count {
-            let m: Float = context.rng.nextUniform() < keep ? 1 / keep : 0
-            mask.storage[i] = m
-            y.storage[i] *= m
+        let n = x.count
+        // One draw per element, in element order (a resumed training run depends on the sequence).
+        let values = [Float](unsafeUninitializedCapacity: n) { m, initialized in
+            for i in 0..<n { m[i] = context.rng.nextUniform() < keep ? 1 / keep : 0 }
+            initialized = n
         }
-        return (y, LayerCache([mask]))
+        let mask = Tensor(shape: x.shape, storage: values)
+        return (x.zipMap(mask, *), LayerCache([mask]))
     }
 
     public func backward(_ dy: Tensor, cache: LayerCache, gradients: GradientStore?) -> Tensor {
         guard let mask = cache.tensors.first else { return dy }
-        var dx = dy
-        for i in 0..<dx.count { dx.storage[i] *= mask.storage[i] }
-        return dx
+        return dy.zipMap(mask, *)
     }
 }
 
