@@ -3,8 +3,8 @@ import Engine
 /// Transposed 2-D convolution, stride 1, "same" padding: the adjoint of `Conv2D`.
 ///
 /// `y = col2im(x · Wᵀ) + b` with weight `[k, k, F_out, C_in]` (Keras's Conv2DTranspose layout),
-/// input `[N, H, W, C_in]`, output `[N, H, W, F_out]`. Forward is Conv2D's input-gradient
-/// computation and backward is Conv2D's forward, so both reuse `ConvKernels`.
+/// input `[N, H, W, C_in]`, output `[N, H, W, F_out]`. Forward is a convolution with the
+/// flipped kernel and backward is Conv2D's forward, so both reuse `ConvKernels`.
 public final class ConvTranspose2D: Layer {
     public let inChannels: Int
     public let outChannels: Int
@@ -36,9 +36,31 @@ public final class ConvTranspose2D: Layer {
     /// The weight as the `[k·k·F_out, C_in]` matrix of the equivalent Conv2D.
     var weightMatrix: Tensor { weight.value.reshaped([kernel * kernel * outChannels, inChannels]) }
 
+    /// The same operator as an ordinary convolution: with stride 1 and "same" padding,
+    /// `y[q] = Σ_d x[q−d]·W[d]` equals `Σ_d x[q+d]·V[d]` for `V[d] = W[−d]` (the kernel
+    /// flipped in both spatial axes) with the channel axes swapped: `[k·k·C_in, F_out]`.
+    var flippedConvMatrix: Tensor {
+        let (k, f, c) = (kernel, outChannels, inChannels)
+        let w = weight.value.storage
+        let v = [Float](unsafeUninitializedCapacity: k * k * c * f) { out, initialized in
+            for i in 0..<k {
+                for j in 0..<k {
+                    let src = ((k - 1 - i) * k + (k - 1 - j)) * f * c   // W[k-1-i, k-1-j, :, :] is [F_out, C_in]
+                    let dst = (i * k + j) * c * f                       // V[i, j, :, :] is [C_in, F_out]
+                    for ci in 0..<c { for fo in 0..<f { out[dst + ci * f + fo] = w[src + fo * c + ci] } }
+                }
+            }
+            initialized = k * k * c * f
+        }
+        return Tensor(shape: [k * k * c, f], storage: v)
+    }
+
+    /// Runs as `im2col(x) · V` rather than `col2im(x · Wᵀ)`: the same FLOPs, but the GEMM's
+    /// inner dimension is `k·k·C_in` instead of `C_in` and its output `F_out` columns instead
+    /// of `k·k·F_out`, so sgemm runs near its peak and no col2im pass is needed (the old form
+    /// spent a third of patch purification in sgemm's output pass and col2im).
     public func forward(_ x: Tensor, context: inout ForwardContext) -> (output: Tensor, cache: LayerCache) {
-        var y = ConvKernels.backwardData(x, weight: weightMatrix, kernel: kernel, inChannels: outChannels)
-        y.addChannelBias(bias.value)
+        let y = ConvKernels.forward(x, weight: flippedConvMatrix, bias: bias.value, kernel: kernel, outChannels: outChannels)
         return (y, context.recordsCache ? LayerCache([x]) : .empty)
     }
 
