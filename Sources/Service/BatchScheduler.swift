@@ -6,9 +6,9 @@ import Purification
 ///
 /// Handlers `submit` work and await the result. Worker threads (one per core by default,
 /// plain `Thread`s so CPU-bound inference never blocks Swift's cooperative pool) take the
-/// oldest job and, for up to `maxWait`, gather queued jobs with the same batch key (same
-/// model, options and image shape) until `maxBatchSize` images, then run them as one
-/// forward pass. A full queue answers 503 at once; a job that waited past its deadline is
+/// oldest job and gather queued jobs with the same batch key (same model, options and image
+/// shape) until `maxBatchSize` images, waiting up to `maxWait` for more while another batch
+/// is running (under load), then run them as one forward pass. A full queue answers 503 at once; a job that waited past its deadline is
 /// answered 503 without being run.
 public final class BatchScheduler: @unchecked Sendable {
     public struct Settings: Sendable {
@@ -36,6 +36,8 @@ public final class BatchScheduler: @unchecked Sendable {
     public let settings: Settings
     private let condition = NSCondition()
     private var queue: [Job] = []
+    /// Batches being executed now.
+    private var running = 0
     private var stopped = false
     private var threads: [Thread] = []
     let metrics: ServiceMetrics?
@@ -111,6 +113,10 @@ public final class BatchScheduler: @unchecked Sendable {
             }
             var batch = [queue.removeFirst()]
             if let key = batch[0].key {
+                // Wait for companions only while another batch is running: then requests are
+                // arriving faster than one worker serves them and waiting fills batches. An
+                // idle server runs a lone request at once instead of adding `maxWait` to it.
+                let waits = running > 0
                 let until = Date().addingTimeInterval(settings.maxWait)
                 var images = batch[0].imageCount
                 while images < settings.maxBatchSize {
@@ -119,12 +125,14 @@ public final class BatchScheduler: @unchecked Sendable {
                         batch.append(queue.remove(at: i))
                         continue
                     }
-                    if stopped || !condition.wait(until: until) { break }
+                    if !waits || stopped || !condition.wait(until: until) { break }
                 }
             }
+            running += 1
             metrics?.queueDepth(queue.count)
             condition.unlock()
             execute(batch)
+            condition.withLock { running -= 1 }
         }
     }
 
