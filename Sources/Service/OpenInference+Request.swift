@@ -64,7 +64,8 @@ struct InferRequest {
     static func decodeTensor(_ input: [String: Any], inputShape: [Int], modelName: String) throws(InferRequestError)
         -> DecodedTensor
     {
-        guard let shape = input["shape"] as? [Int], shape.count == 4, shape.allSatisfy({ $0 > 0 }) else {
+        guard let raw = input["shape"] as? [Any], !raw.contains(where: isBoolean),
+              let shape = raw as? [Int], shape.count == 4, shape.allSatisfy({ $0 > 0 }) else {
             throw .badRequest("input 'shape' must be 4 positive integers, [N, H, W, C] (or [N, C, H, W] with layout NCHW)")
         }
         let datatype = (input["datatype"] as? String)?.uppercased() ?? ""
@@ -85,7 +86,7 @@ struct InferRequest {
         func collect(_ value: Any) throws(InferRequestError) {
             if let array = value as? [Any] {
                 for v in array { try collect(v) }
-            } else if type(of: value) != Bool.self, let number = value as? NSNumber {
+            } else if !isBoolean(value), let number = value as? NSNumber {
                 flat.append(number.floatValue)
             } else {
                 throw .badRequest("input 'data' must contain only numbers")
@@ -111,5 +112,15 @@ struct InferRequest {
             flat = nhwc
         }
         return DecodedTensor(shape: [shape[0], h, w, c], storage: flat)
+    }
+
+    /// Whether a decoded JSON value is `true` or `false`. Foundation on Linux returns JSON
+    /// booleans as `NSNumber`s (type `__NSCFBoolean`, not `Bool`) that also cast to `Int` and
+    /// `Float`, so `type(of:) == Bool.self` alone let `[true, false]` through as 1 and 0;
+    /// their type encoding, "c", tells them apart (JSON numbers are "q" or "d").
+    static func isBoolean(_ value: Any) -> Bool {
+        if type(of: value) == Bool.self { return true }
+        guard let number = value as? NSNumber else { return false }
+        return number.objCType.pointee == CChar(UInt8(ascii: "c"))
     }
 }

@@ -30,6 +30,13 @@ struct InferRequestTests {
         #expect(throws: InferRequestError.badRequest(message)) { try InferRequest.parse(Data(body.utf8)) }
     }
 
+    @Test func booleans_areNotNumbers() throws {
+        let decoded = try #require(try JSONSerialization.jsonObject(with: Data("[true, false, 1, 0, 0.5]".utf8)) as? [Any])
+        #expect(decoded.map(InferRequest.isBoolean) == [true, true, false, false, false])
+        #expect(InferRequest.isBoolean(true as Any))
+        #expect(!InferRequest.isBoolean(1 as Any))
+    }
+
     @Test func tensor_isDecodedAndTransposed() throws {
         // [N, C, H, W] = [1, 3, 1, 2]: channel planes 0…1, 2…3, 4…5 become pixels (0,2,4), (1,3,5).
         let input: [String: Any] = ["shape": [1, 3, 1, 2], "datatype": "uint8", "data": [[0, 51], [102, 153], [204, 255]],
@@ -43,7 +50,11 @@ struct InferRequestTests {
         (#"{"shape": [9223372036854775807, 9223372036854775807, 2, 1], "datatype": "FP32", "data": []}"#, false),
         (#"{"shape": [257, 2, 2, 1], "datatype": "FP32", "data": []}"#, true),
         (#"{"shape": [1, 2, 2, 1], "datatype": "FP32", "data": [1e300, 0, 0, 0]}"#, false),
+        // Foundation on Linux decodes JSON booleans as NSNumbers that cast to Int and Float;
+        // they used to pass as 1 and 0 (fuzz/request-json/corpus/boolean-data).
         (#"{"shape": [1, 2, 2, 1], "datatype": "FP32", "data": [true, 0, 0, 0]}"#, false),
+        (#"{"shape": [1, 2, 2, 1], "datatype": "UINT8", "data": [[false, true], [true, false]]}"#, false),
+        (#"{"shape": [true, 2, 2, 1], "datatype": "FP32", "data": [0, 0, 0, 0]}"#, false),
         (#"{"shape": [1, 2, 2, 1], "datatype": "UINT8", "data": [0, 1, 2, 2.5]}"#, false),
         (#"{"shape": [1, 2, 2, 1], "datatype": "FP32", "data": [0, 0, 0]}"#, false),
     ])
