@@ -92,7 +92,7 @@ var package = Package(
         .testTarget(name: "PurificationTests", dependencies: ["Purification"], swiftSettings: swiftSettings),
         .testTarget(name: "HTTPServerTests", dependencies: ["HTTPServer"], swiftSettings: swiftSettings),
         .testTarget(name: "ServiceTests", dependencies: ["Service"], exclude: ["Fixtures"], swiftSettings: swiftSettings),
-        .testTarget(name: "AttacksTests", dependencies: ["Attacks"], swiftSettings: swiftSettings),
+        .testTarget(name: "AttacksTests", dependencies: ["Attacks", "Datasets"], exclude: ["Fixtures"], swiftSettings: swiftSettings),
     ]
 )
 

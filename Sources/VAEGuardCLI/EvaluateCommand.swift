@@ -103,7 +103,7 @@ struct EvaluateCommand: ParsableCommand {
         if workerCount > 1 { ComputeSettings.parallelism = 1 }   // parallelise at one level only
         BLASRuntime.setThreadCount(1)
 
-        let model = try EvaluateModels.load(dataset: kind, models: models, classifier: classifier, vae: vae, patchVAE: patchVae)
+        let model = try EvaluationModels.load(dataset: kind, models: models, classifier: classifier, vae: vae, patchVAE: patchVae)
         if detection {
             try EvaluateDetection.run(.init(kind: kind, model: model, datasetsRoot: try DatasetKind.locateRoot(explicit: datasets),
                                             attacks: attacks, epsilons: epsilons, defenses: try DefenseSpec.parseList(detectionDefenses),

@@ -9,7 +9,7 @@ import Service
 enum EvaluateDetection {
     struct Request {
         var kind: DatasetKind
-        var model: EvaluateModels
+        var model: EvaluationModels
         var datasetsRoot: URL
         var attacks: [AttackKind]
         var epsilons: [AttackKind: [Float]]

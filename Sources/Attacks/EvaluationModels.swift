@@ -6,12 +6,14 @@ import Purification
 
 /// Loads the classifier and purifiers `vaeguard evaluate` attacks, each from its own model
 /// file so a model still being trained elsewhere in `models/` does not get in the way.
-struct EvaluateModels {
-    let defended: DefendedModel
-    let classifierName: String
-    let description: String
+/// Public so the shipped-model tests load them exactly as the command does.
+public struct EvaluationModels: Sendable {
+    public let defended: DefendedModel
+    public let classifierName: String
+    public let description: String
 
-    static func load(dataset: DatasetKind, models: String?, classifier: String?, vae: String?, patchVAE: String?) throws -> EvaluateModels {
+    public static func load(dataset: DatasetKind, models: String? = nil, classifier: String? = nil, vae: String? = nil,
+                            patchVAE: String? = nil) throws -> EvaluationModels {
         let dir = ModelCatalog.locateDirectory(explicit: models) ?? URL(fileURLWithPath: "models")
         func url(_ explicit: String?, _ name: String) -> URL? {
             if let explicit { return URL(fileURLWithPath: explicit) }
@@ -37,11 +39,11 @@ struct EvaluateModels {
         let defended = DefendedModel(name: arch.name, version: arch.version, labels: arch.labels ?? [], classifier: net,
                                      vae: whole?.0, patchVAE: patch?.0, threshold: .infinity)
         let text = "classifier \(arch.name)@\(arch.version) (\(classifierURL.path)); vae \(whole?.1 ?? "none"); patch vae \(patch?.1 ?? "none")"
-        return EvaluateModels(defended: defended, classifierName: arch.name, description: text)
+        return EvaluationModels(defended: defended, classifierName: arch.name, description: text)
     }
 }
 
-struct EvaluateModelError: Error, CustomStringConvertible {
-    let description: String
+public struct EvaluateModelError: Error, CustomStringConvertible {
+    public let description: String
     init(_ d: String) { description = d }
 }

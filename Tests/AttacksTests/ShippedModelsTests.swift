@@ -1,0 +1,50 @@
+import Foundation
+import Testing
+import Datasets
+@testable import Attacks
+
+/// The fast check of docs/MODELS.md's clean-accuracy table: the shipped models, loaded as
+/// `vaeguard evaluate --clean` loads them, on the first 500 test images with seed 1, must give
+/// the counts pinned in Fixtures/clean-500.json (written from
+/// `vaeguard evaluate --dataset D --clean --clean-images 500 --seeds 1 --defenses jpeg:23`), within 2 images for
+/// float differences between CPUs and builds. Skipped when the datasets or a model are absent.
+@Suite("Shipped models: clean accuracy on 500 test images")
+struct ShippedModelsTests {
+    static let repository = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+        .deletingLastPathComponent()
+    static let datasets = try? DatasetKind.locateRoot()
+    static let pinned: [String: [String: Int]] = {
+        let url = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("Fixtures/clean-500.json")
+        guard let data = try? Data(contentsOf: url) else { return [:] }
+        return (try? JSONDecoder().decode([String: [String: Int]].self, from: data)) ?? [:]
+    }()
+
+    static func available(_ dataset: String) -> Bool {
+        datasets != nil && pinned[dataset] != nil
+            && FileManager.default.fileExists(atPath: repository.appendingPathComponent("models/\(dataset)-classifier.json").path)
+    }
+
+    @Test(.enabled(if: available("mnist"))) func mnist() throws { try check(.mnist) }
+    @Test(.enabled(if: available("cifar10"))) func cifar10() throws { try check(.cifar10) }
+
+    func check(_ kind: DatasetKind) throws {
+        let expected = try #require(Self.pinned[kind.rawValue])
+        let models = try EvaluationModels.load(dataset: kind, models: Self.repository.appendingPathComponent("models").path)
+        let test = try kind.load(root: try #require(Self.datasets), split: .test)
+        let (x, y) = test.batch(Array(0..<500))
+        let (threats, best) = try ThreatModel.parseList("oblivious")
+        let grid = EvaluationGrid(dataset: kind.rawValue, attacks: [], epsilons: [:], defenses: try DefenseSpec.parseList("jpeg:23"), threats: threats,
+                                  bestAdaptive: best, seeds: [1], settings: AttackSettings())
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("clean500-\(UUID().uuidString)")
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let store = try ResultStore(directory: dir, resume: false)
+        try GridEvaluator(model: models.defended, images: x, labels: y, grid: grid, store: store, batchSize: 100, workers: 2)
+            .runClean(classifierName: models.classifierName)
+        let measured = Dictionary(uniqueKeysWithValues: store.clean.map { ($0.defense, $0.correct) })
+        #expect(Set(measured.keys) == Set(expected.keys), "defenses measured: \(measured.keys.sorted())")
+        for (defense, count) in expected {
+            let got = try #require(measured[defense])
+            #expect(abs(got - count) <= 2, "\(kind.rawValue) \(defense): \(got) correct of 500, pinned \(count)")
+        }
+    }
+}
