@@ -4,7 +4,9 @@
 wrk is closed-loop: when the server slows down, wrk slows down with it, so it cannot offer
 "4x capacity" or say how long an accepted request really waited. This generator schedules
 requests at a fixed rate whatever the server does, measures each latency from the moment
-the request was *due* (no coordinated omission), and checks every status against the one
+the request was *due* (no coordinated omission; `p50_ms`, `p99_ms`) and from the moment it
+was written to the socket (`service_p50_ms`, `service_p99_ms`: what the server took, without
+the generator's own backlog), and checks every status against the one
 the request kind should get. It samples the server's resident memory and open file
 descriptors once a second from /proc.
 
@@ -56,13 +58,15 @@ def kinds(png, shed_ok):
 
 class Stats:
     def __init__(self):
-        self.latency = {}   # status -> [seconds]
+        self.latency = {}   # status -> [seconds since the request was due]
+        self.service = {}   # status -> [seconds since it was written to the socket]
         self.unexpected = {}  # (kind, status) -> count
         self.errors = {}    # exception name -> count
         self.sent = 0
 
-    def record(self, kind, status, seconds, expected):
+    def record(self, kind, status, seconds, service_seconds, expected):
         self.latency.setdefault(status, []).append(seconds)
+        self.service.setdefault(status, []).append(service_seconds)
         if status not in expected:
             key = f"{kind}:{status}"
             self.unexpected[key] = self.unexpected.get(key, 0) + 1
@@ -97,10 +101,12 @@ async def worker(args, tickets, catalogue, stats):
             try:
                 if writer is None:
                     reader, writer = await asyncio.open_connection(args.host, args.port)
+                sent_at = time.monotonic()
                 writer.write(payload)
                 await writer.drain()
                 status, close = await asyncio.wait_for(read_response(reader), args.timeout)
-                stats.record(kind, status, time.monotonic() - due, expected)
+                now = time.monotonic()
+                stats.record(kind, status, now - due, now - sent_at, expected)
                 if close:
                     writer.close()
                     reader = writer = None
@@ -185,18 +191,50 @@ async def run(args):
     if sampling:
         await sampling
 
+    return {"sent": n, "elapsed": elapsed, "backlog_max": backlog_max, "latency": stats.latency,
+            "service": stats.service, "unexpected": stats.unexpected, "errors": stats.errors, "samples": samples}
+
+
+def run_process(args, index, queue):
+    """One generator process: its share of the rate, its own seed; samples only in process 0."""
+    args.rate = args.rate / args.processes
+    args.seed = args.seed + index
+    if index > 0:
+        args.pid = None
+    queue.put(asyncio.run(run(args)))
+
+
+def merge(args, parts):
+    def join(key):
+        out = {}
+        for p in parts:
+            for status, values in p[key].items():
+                out.setdefault(status, []).extend(values)
+        return out
+    latency, service = join("latency"), join("service")
+    elapsed = max(p["elapsed"] for p in parts)
     by_status = {}
-    for status, values in sorted(stats.latency.items()):
+    for status in sorted(latency):
+        values, served = latency[status], service[status]
         by_status[str(status)] = {
             "count": len(values), "per_second": round(len(values) / elapsed, 1),
             "p50_ms": round(percentile(values, 50) * 1000, 2), "p99_ms": round(percentile(values, 99) * 1000, 2),
             "max_ms": round(max(values) * 1000, 2),
+            "service_p50_ms": round(percentile(served, 50) * 1000, 2),
+            "service_p99_ms": round(percentile(served, 99) * 1000, 2),
         }
+    unexpected, errors = {}, {}
+    for p in parts:
+        for k, v in p["unexpected"].items():
+            unexpected[k] = unexpected.get(k, 0) + v
+        for k, v in p["errors"].items():
+            errors[k] = errors.get(k, 0) + v
+    samples = next((p["samples"] for p in parts if p["samples"]), [])
     report = {
-        "offered_rate": args.rate, "duration_s": round(elapsed, 1), "sent": stats.sent, "mix": args.mix,
-        "connections": args.connections, "client_backlog_max": backlog_max,
-        "statuses": by_status, "unexpected": stats.unexpected, "client_errors": stats.errors,
-        "samples": samples,
+        "offered_rate": args.rate, "duration_s": round(elapsed, 1), "sent": sum(p["sent"] for p in parts),
+        "mix": args.mix, "connections": args.connections * args.processes, "processes": args.processes,
+        "client_backlog_max": max(p["backlog_max"] for p in parts),
+        "statuses": by_status, "unexpected": unexpected, "client_errors": errors, "samples": samples,
     }
     if samples:
         rss = [s["rss_mb"] for s in samples]
@@ -219,9 +257,20 @@ def main():
     p.add_argument("--sample-interval", type=float, default=1.0)
     p.add_argument("--no-shedding", action="store_true", help="503 counts as unexpected")
     p.add_argument("--seed", type=int, default=1)
+    p.add_argument("--processes", type=int, default=1,
+                   help="generator processes sharing the rate (one Python process tops out near 2,000 requests/s)")
     p.add_argument("--json", help="write the full report here")
     args = p.parse_args()
-    report = asyncio.run(run(args))
+    import multiprocessing
+    queue = multiprocessing.Queue()
+    workers = [multiprocessing.Process(target=run_process, args=(argparse.Namespace(**vars(args)), i, queue))
+               for i in range(args.processes)]
+    for w in workers:
+        w.start()
+    parts = [queue.get() for _ in workers]
+    for w in workers:
+        w.join()
+    report = merge(args, parts)
     if args.json:
         with open(args.json, "w") as f:
             json.dump(report, f, indent=1)

@@ -25,7 +25,7 @@ rate=$((cap * factor))
 
 echo "== overload: $rate requests/s offered (${factor}x) for ${seconds}s"
 python3 bench/loadgen.py --port "$VG_PORT" --pid "$VG_PID" --rate "$rate" --duration "$seconds" \
-  --connections 512 --mix classify=1 --json "$out/overload-$stamp.json" | tee "$out/overload-$stamp.txt"
+  --connections 256 --processes 2 --mix classify=1 --json "$out/overload-$stamp.json" | tee "$out/overload-$stamp.txt"
 sleep 5
 echo "== recovery: $((cap / 2)) requests/s for 15 s (503 is unexpected here)"
 python3 bench/loadgen.py --port "$VG_PORT" --pid "$VG_PID" --rate "$((cap / 2))" --duration 15 \

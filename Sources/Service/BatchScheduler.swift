@@ -59,6 +59,9 @@ public final class BatchScheduler: @unchecked Sendable {
     /// Jobs waiting now.
     public var depth: Int { condition.withLock { queue.count } }
 
+    /// Whether a job submitted now would be refused for lack of queue space.
+    public var isFull: Bool { condition.withLock { queue.count >= settings.queueCapacity } }
+
     /// Purifies and classifies `images` (`[N, H, W, C]`), batched with compatible requests.
     public func classify(model: DefendedModel, images: Tensor, options: DefenseOptions) async throws -> [DefendedModel.Result] {
         // Seeded requests must be reproducible whatever else is queued, so they run alone.

@@ -33,6 +33,7 @@ public final class InferenceService: Sendable {
             MetricsMiddleware(metrics: metrics),
             APIKeyAuth(keys: configuration.auth.apiKeys, ratePerSecond: configuration.auth.rateLimitPerSecond,
                        burst: configuration.auth.rateLimitBurst, metrics: metrics),
+            LoadShedding(scheduler: scheduler, metrics: metrics),
         ]
         server = HTTPServer(configuration: configuration.httpConfiguration, router: Routes.router(context), middleware: middleware,
                             logger: logger)

@@ -107,6 +107,10 @@ struct OperationsTests {
             #expect(r.header("Retry-After") == "1")
             // "At once": far below the 30 s request deadline it would otherwise wait for.
             #expect(Date().timeIntervalSince(start) < 15)
+            // Shed before decoding: an upload that would be a 415 is not even looked at.
+            #expect(try await s.request("POST", "/v1/classify", body: Data("not an image".utf8)).status == 503)
+            #expect(try await s.request("GET", "/v1/models").status == 200)
+            #expect(try await s.request("GET", "/healthz").status == 200)
             let png = try TestService.png()
             gate.signal()
             _ = try await blocker.value
