@@ -167,7 +167,7 @@ public final class Trainer {
 
     // MARK: - Output
 
-    private func finish(network: Network, architecture: ModelArchitecture, history: [EpochRecord],
+    func finish(network: Network, architecture: ModelArchitecture, history: [EpochRecord],
                         finalMetric: (String, String)) throws -> URL {
         var arch = architecture
         let totalSeconds = history.reduce(0) { $0 + $1.seconds }

@@ -34,6 +34,14 @@ public struct TrainingOptions: Sendable, Codable {
     public var purifiedFraction: Float = 0.5
     /// Start from this model file's weights instead of a fresh initialisation (fine-tuning).
     public var initialWeights: String?
+    /// Classifier-guided VAE fine-tuning (`trainGuidedVAE`): the classifier whose verdict on
+    /// the reconstruction joins the loss, its weight, and the PGD attack that makes the
+    /// adversarial inputs (applied to `adversarialFraction` of each batch).
+    public var guideClassifier: String?
+    public var guidanceWeight: Float = 1
+    public var attackEpsilon: Float = 0.3
+    public var attackSteps = 10
+    public var adversarialFraction: Float = 0.5
     /// Output
     public var outputDirectory = "models"
     public var checkpointDirectory = "checkpoints"

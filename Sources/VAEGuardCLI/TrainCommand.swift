@@ -6,23 +6,28 @@ import Datasets
 import Models
 import Training
 
-/// `vaeguard train classifier|vae|patch-vae --dataset mnist|cifar10 …`
+/// `vaeguard train classifier|vae|patch-vae|guided-vae --dataset mnist|cifar10 …`
 struct TrainCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "train",
-        abstract: "Train a classifier, a whole-image VAE or a patch VAE, with checkpoints and --resume.",
+        abstract: "Train a classifier, a whole-image VAE, a patch VAE, or fine-tune a VAE guided by the classifier; checkpoints and --resume.",
         discussion: """
         Examples:
           vaeguard train classifier --dataset mnist --epochs 10
           vaeguard train vae --dataset cifar10 --epochs 30 --batch-size 64
           vaeguard train patch-vae --dataset cifar10 --patch 8 --latent 128 --epochs 20
+          vaeguard train guided-vae --dataset mnist --initial-weights models/mnist-vae.json \
+            --guide-classifier models/mnist-classifier.json --attack-eps 0.3 --epochs 2 --output runs/guided
+        guided-vae: fine-tunes the VAE in --initial-weights (its architecture too) on batches where
+        --adversarial-fraction of the images are PGD attacks on the classifier; the loss adds
+        --guidance-weight × the classifier's cross-entropy on the reconstruction.
         """)
 
     enum What: String, ExpressibleByArgument, CaseIterable {
-        case classifier, vae, patchVAE = "patch-vae"
+        case classifier, vae, patchVAE = "patch-vae", guidedVAE = "guided-vae"
     }
 
-    @Argument(help: "What to train: classifier, vae or patch-vae.")
+    @Argument(help: "What to train: classifier, vae, patch-vae or guided-vae.")
     var what: What
 
     @Option(help: "mnist or cifar10.")
@@ -56,6 +61,11 @@ struct TrainCommand: ParsableCommand {
     var purifierVae: String?
     @Option(help: "Fraction of each batch replaced by VAE reconstructions (with --purifier-vae).") var purifiedFraction: Float = 0.5
     @Option(help: "Start from this model file's weights (fine-tuning).") var initialWeights: String?
+    @Option(help: "guided-vae: the classifier model file whose verdict guides the VAE.") var guideClassifier: String?
+    @Option(help: "guided-vae: weight λ of the classifier's cross-entropy.") var guidanceWeight: Float = 1
+    @Option(name: .customLong("attack-eps"), help: "guided-vae: PGD L∞ radius.") var attackEps: Float = 0.3
+    @Option(help: "guided-vae: PGD steps.") var attackSteps: Int = 10
+    @Option(help: "guided-vae: fraction of each batch replaced by adversarial images.") var adversarialFraction: Float = 0.5
     @Option(help: "Name of the trained model (default: the architecture's).") var name: String?
     @Flag(help: "Continue from the last checkpoint.") var resume = false
     @Flag(help: "Store weights as float16 (compute stays float32).") var half = false
@@ -88,6 +98,11 @@ struct TrainCommand: ParsableCommand {
         o.purifierVAE = purifierVae
         o.purifiedFraction = purifiedFraction
         o.initialWeights = initialWeights
+        o.guideClassifier = guideClassifier
+        o.guidanceWeight = guidanceWeight
+        o.attackEpsilon = attackEps
+        o.attackSteps = attackSteps
+        o.adversarialFraction = adversarialFraction
         if let reconstruction {
             guard let r = TrainingOptions.ReconstructionLoss(rawValue: reconstruction) else { throw ValidationError("--reconstruction: sse or bce") }
             o.reconstructionLoss = r
@@ -111,6 +126,13 @@ struct TrainCommand: ParsableCommand {
         case (.vae, .cifar10): arch = PaperArchitectures.cifarVAE(latent: latent ?? 1024)
         case (.patchVAE, _):
             arch = PaperArchitectures.patchVAE(patch: patch, channels: train.channels, latent: latent ?? 128, width: width)
+        case (.guidedVAE, _):
+            guard let initialWeights, guideClassifier != nil else {
+                throw ValidationError("guided-vae needs --initial-weights (the VAE to fine-tune) and --guide-classifier")
+            }
+            arch = try ModelFile.load(URL(fileURLWithPath: initialWeights)).architecture
+            arch.name += "-guided"
+            arch.weights = "\(arch.name).safetensors"
         }
         arch.version = modelVersion
         if let name {
@@ -127,6 +149,11 @@ struct TrainCommand: ParsableCommand {
             _ = try trainer.trainVAE(arch, train: train, test: test, patch: nil, resume: resume)
         case .patchVAE:
             _ = try trainer.trainVAE(arch, train: train, test: test, patch: patch, resume: resume)
+        case .guidedVAE:
+            guard case .classifier(let classifier) = try ModelFile.load(URL(fileURLWithPath: guideClassifier ?? "")).network else {
+                throw ValidationError("--guide-classifier \(guideClassifier ?? "") is not a classifier")
+            }
+            _ = try trainer.trainGuidedVAE(arch, classifier: classifier, train: train, test: test, resume: resume)
         }
         print(String(format: "done in %.0f s", Date().timeIntervalSince(start)))
     }

@@ -4,6 +4,7 @@ import Engine
 import NeuralNet
 import Datasets
 import Models
+import Attacks
 @testable import Training
 
 /// Small, fast runs of the same code paths as `vaeguard train` (the full runs are project
@@ -123,6 +124,49 @@ struct TrainingTests {
         guard case .vae(let vae) = try ModelFile.load(vaeURL).network else { Issue.record("kind"); return }
         Trainer.purifyFraction(&batch, fraction: 1, vae: vae, context: &ctx)
         #expect(batch != original)
+    }
+
+    /// Classifier-guided fine-tuning: the VAE is trained on adversarial/clean pairs with the
+    /// frozen classifier's cross-entropy in the loss; its loss falls, the classifier does not
+    /// change, and the metrics (clean and oblivious-PGD accuracy after purification) are
+    /// logged each epoch. (The composed VAE→classifier gradient is checked by finite
+    /// differences in NeuralNetTests.)
+    @Test func guidedFineTuning_trainsTheVAEAndLeavesTheClassifierAlone() throws {
+        let dir = temp()
+        var o = Self.options(dir)
+        o.epochs = 3
+        let base = try Trainer(options: o, log: { _ in }).trainClassifier(Self.classifier, train: Self.toyData(count: 128, seed: 1),
+                                                                         test: Self.toyData(count: 16, seed: 2), resume: false)
+        guard case .classifier(let classifier) = try ModelFile.load(base.url).network else { Issue.record("kind"); return }
+        let before = classifier.parameters.map(\.value)
+        let vaeArch = ModelArchitecture(name: "toy-vae", version: "0", kind: .vae, inputShape: [8, 8, 1],
+                                        encoder: [.flatten], latentDimension: 8,
+                                        decoder: [.dense(inFeatures: 8, outFeatures: 64), .sigmoid, .reshape([8, 8, 1])],
+                                        weights: "toy-vae.safetensors")
+        var guided = Self.options(temp())
+        guided.epochs = 4
+        guided.attackEpsilon = 0.3
+        guided.attackSteps = 3
+        guided.testLimit = 32
+        let lines = LineCollector()
+        let run = try Trainer(options: guided, log: { lines.append($0) })
+            .trainGuidedVAE(vaeArch, classifier: classifier, train: Self.toyData(count: 128, seed: 3),
+                            test: Self.toyData(count: 32, seed: 4), resume: false)
+        #expect(run.history.count == 4)
+        #expect(run.history.last!.trainLoss < run.history.first!.trainLoss)
+        #expect(lines.all.contains { $0.contains("oblivious PGD-3") && $0.contains("clean") })
+        #expect(classifier.parameters.map(\.value) == before, "the guiding classifier must stay frozen")
+        #expect(try ModelFile.load(run.url).architecture.kind == .vae)
+        // Adversarial mixing replaces exactly the chosen images.
+        let x = Self.toyData(count: 8, seed: 5).batch(Array(0..<8))
+        var rng = RandomSource(seed: 1)
+        let mixed = Trainer.adversarialMix(x.images, labels: x.labels, fraction: 1, attack: .pgd(epsilon: 0.1, steps: 2),
+                                           target: .init(classifier: classifier), rng: &rng)
+        #expect(mixed.maxAbsDifference(x.images) <= 0.1 + 1e-6)
+        #expect(mixed != x.images)
+        var none = RandomSource(seed: 1)
+        #expect(Trainer.adversarialMix(x.images, labels: x.labels, fraction: 0, attack: .pgd(epsilon: 0.1, steps: 2),
+                                       target: .init(classifier: classifier), rng: &none) == x.images)
     }
 
     @Test func paperArchitectures_buildWithTheDocumentedParameterCounts() throws {
