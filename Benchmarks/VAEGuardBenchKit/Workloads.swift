@@ -308,16 +308,21 @@ public enum PurificationCases {
         }
     }
 
-    /// Patch-VAE purification of one `side`×`side` RGB image, stride `stride`.
-    public static func patch(side: Int, stride: Int = 4) -> Workload {
+    /// Patch-VAE purification of one `side`×`side` RGB image, stride `stride`, with the
+    /// engine's chunks handed to the cores by `dispatch`.
+    public static func patch(side: Int, stride: Int = 4, dispatch: DispatchStrategy = .concurrentPerform) -> Workload {
         let grid = PatchGrid(length: side, patch: 8, stride: stride)
         let patches = grid.starts.count * grid.starts.count
-        return Workload(name: "patch VAE \(side)x\(side) stride \(stride)", group: .purification,
+        let suffix = dispatch == .concurrentPerform ? "" : " (\(dispatch.rawValue))"
+        return Workload(name: "patch VAE \(side)x\(side) stride \(stride)\(suffix)", group: .purification,
                         flops: Double(patches) * forwardFLOPs(architecture: PaperModels.patchVAEArchitecture),
                         items: 1, pixelsPerItem: side * side) {
             let purifier = try! PatchVAEPurifier(vae: PaperModels.vae(PaperModels.patchVAEArchitecture), stride: stride)
             let x = randomTensor([1, side, side, 3], scale: 0.5)
             return {
+                let previous = ComputeSettings.dispatch
+                ComputeSettings.dispatch = dispatch
+                defer { ComputeSettings.dispatch = previous }
                 var rng = RandomSource(seed: 2)
                 consume(try! purifier.purify(x, rng: &rng))
             }
@@ -420,6 +425,7 @@ public enum Catalogue {
             PurificationCases.vae("cifar", PaperArchitectures.cifarVAE(), batch: 1),
             PurificationCases.vae("cifar", PaperArchitectures.cifarVAE(), batch: 64),
             PurificationCases.patch(side: 299),
+            PurificationCases.patch(side: 299, dispatch: .queues),
             PurificationCases.patch(side: 1024),
         ]
     }

@@ -23,9 +23,17 @@ public enum Parallel {
             // The chunks write disjoint memory by contract (callers split outputs by range), so
             // handing the closure to other threads is safe even though the compiler cannot see it.
             let shared = UncheckedSendable(body)
-            DispatchQueue.concurrentPerform(iterations: chunks) { i in
+            let run: @Sendable (Int) -> Void = { i in
                 let lo = count * i / chunks, hi = count * (i + 1) / chunks
                 if lo < hi { shared.value(i, lo..<hi) }
+            }
+            switch ComputeSettings.dispatch {
+            case .concurrentPerform:
+                DispatchQueue.concurrentPerform(iterations: chunks, execute: run)
+            case .queues:
+                let group = DispatchGroup()
+                for i in 0..<chunks { DispatchQueue.global(qos: .userInitiated).async(group: group) { run(i) } }
+                group.wait()
             }
         }
     }
