@@ -6,4 +6,4 @@ set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"; cd "$root"
 source scripts/lib/serve.sh
 vaeguard_start
-python3 scripts/make-figures.py --base "$VG_BASE" --out docs/figures --markdown docs/figures/gallery-tables.md
+python3 scripts/make-figures.py --base "$VG_BASE" --out docs/figures --markdown docs/GALLERY.md

@@ -5,6 +5,7 @@
 #
 #   scripts/train-models.sh [step...]     steps: mnist-classifier mnist-vae cifar10-classifier
 #                                                cifar10-vae patch-vae-gray-8 patch-vae-rgb-8
+#                                                patch-vae-gray-16 patch-vae-rgb-16
 set -euo pipefail
 cd "$(dirname "$0")/.."
 VG=${VAEGUARD_BIN:-.build/release/vaeguard}
@@ -20,7 +21,7 @@ run() {
 }
 
 steps=("$@")
-[ ${#steps[@]} -eq 0 ] && steps=(mnist-classifier mnist-vae patch-vae-gray-8 patch-vae-rgb-8 cifar10-classifier cifar10-vae)
+[ ${#steps[@]} -eq 0 ] && steps=(mnist-classifier mnist-vae patch-vae-gray-8 patch-vae-rgb-8 patch-vae-gray-16 patch-vae-rgb-16 cifar10-classifier cifar10-vae)
 for step in "${steps[@]}"; do
   case $step in
     mnist-classifier)   run $step train classifier --dataset mnist --epochs 12 --milestones 8 ;;
@@ -32,6 +33,12 @@ for step in "${steps[@]}"; do
     patch-vae-gray-8)   run $step train patch-vae --dataset mnist --patch 8 --latent 64 --width 2 --epochs 10 \
                           --reconstruction bce --kl-reduction mean ;;
     patch-vae-rgb-8)    run $step train patch-vae --dataset cifar10 --patch 8 --latent 128 --width 2 --epochs 10 \
+                          --reconstruction bce --kl-reduction mean ;;
+    # 16x16 patches: the bottleneck (64 / 128 latents for 256 / 768 values) removes more of an
+    # attack than 8x8 patches do (docs/MODELS.md, "Patch size").
+    patch-vae-gray-16)  run $step train patch-vae --dataset mnist --patch 16 --latent 64 --width 2 --epochs 2 \
+                          --reconstruction bce --kl-reduction mean ;;
+    patch-vae-rgb-16)   run $step train patch-vae --dataset cifar10 --patch 16 --latent 128 --width 2 --epochs 2 \
                           --reconstruction bce --kl-reduction mean ;;
     *) echo "unknown step $step" >&2; exit 2 ;;
   esac
