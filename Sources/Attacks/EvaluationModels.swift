@@ -34,7 +34,7 @@ public struct EvaluationModels: Sendable {
             return (v, "\(file.architecture.name)@\(file.architecture.version) (\(u.path))")
         }
         let whole = try loadVAE(url(vae, "\(dataset.rawValue)-vae"))
-        let patch = try loadVAE(url(patchVAE, dataset == .mnist ? "patch-vae-gray-8" : "patch-vae-rgb-8"))
+        let patch = try loadVAE(url(patchVAE, dataset == .mnist ? "patch-vae-gray-16" : "patch-vae-rgb-8"))
         let arch = classifierFile.architecture
         let defended = DefendedModel(name: arch.name, version: arch.version, labels: arch.labels ?? [], classifier: net,
                                      vae: whole?.0, patchVAE: patch?.0, threshold: .infinity)

@@ -40,7 +40,7 @@ struct EvaluateCommand: ParsableCommand {
     @Option(help: "Models folder (default: $VAEGUARD_MODELS, else ./models).") var models: String?
     @Option(help: "Classifier model JSON (default: <models>/<dataset>-classifier.json).") var classifier: String?
     @Option(help: "Whole-image VAE model JSON (default: <models>/<dataset>-vae.json if present).") var vae: String?
-    @Option(help: "Patch VAE model JSON (default: <models>/patch-vae-gray-8.json or patch-vae-rgb-8.json if present).")
+    @Option(help: "Patch VAE model JSON (default: <models>/patch-vae-gray-16.json or patch-vae-rgb-8.json if present).")
     var patchVae: String?
     @Option(help: "Attacks, comma-separated: fgsm, ifgsm, pgd, cw.") var attack: String = ""
     @Option(help: "ε values, comma-separated, or 'paper' for each attack's paper grid.") var eps: String = "paper"

@@ -118,7 +118,7 @@ struct DemoBrowserTests {
         cfg.models.directory = dir.path
         cfg.models.defaultModel = "mnist"
         cfg.models.entries = [.init(name: "mnist", classifier: "mnist-classifier", vae: "mnist-vae",
-                                    patchVAE: has("patch-vae-gray-8") ? "patch-vae-gray-8" : nil, threshold: 0.02)]
+                                    patchVAE: has("patch-vae-gray-16") ? "patch-vae-gray-16" : nil, threshold: 0.02)]
         if has("cifar10-classifier") && has("cifar10-vae") {
             cfg.models.entries.append(.init(name: "cifar10", classifier: "cifar10-classifier", vae: "cifar10-vae",
                                             patchVAE: has("patch-vae-rgb-8") ? "patch-vae-rgb-8" : nil, threshold: 0.01))
