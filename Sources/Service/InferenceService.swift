@@ -44,10 +44,8 @@ public final class InferenceService: Sendable {
     /// Binds the port and starts serving; loads and warms the models on a background thread
     /// unless the registry is already ready.
     public func start() throws {
-        try server.start()
+        try server.start()   // logs "listening" with host, port and TLS
         let logger = context.logger
-        logger.info("listening", metadata: ["host": "\(configuration.server.host)", "port": "\(server.port)",
-                                            "tls": "\(configuration.server.tlsCertificate != nil)"])
         let registry = context.registry
         guard !registry.isReady else { return }
         Thread.detachNewThread {
