@@ -20,6 +20,8 @@ Request kinds (`--mix kind=weight,...`), each with the statuses it may get:
     gif        a GIF body                                             415
     notfound   GET /v1/nothing                                        404
     health     GET /healthz                                           200
+    cifar      POST /v1/classify?model=cifar10 with a CIFAR-10 test PNG   200 (503)
+    large      POST /v1/purify?model=cifar10&purifier=patch-vae, 299x299  200 (503)
 """
 import argparse
 import asyncio
@@ -32,9 +34,13 @@ import time
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 
-def load_png():
-    with open(os.path.join(ROOT, "docs", "examples", "digit.png"), "rb") as f:
+def read(*parts):
+    with open(os.path.join(ROOT, *parts), "rb") as f:
         return f.read()
+
+
+def load_png():
+    return read("docs", "examples", "digit.png")
 
 
 def kinds(png, shed_ok):
@@ -53,6 +59,9 @@ def kinds(png, shed_ok):
         "gif": (post("/v1/classify", b"GIF89a\x01\x00\x01\x00\x00\x00\x00;", "image/gif"), {415}),
         "notfound": (b"GET /v1/nothing HTTP/1.1\r\nHost: loadgen\r\n\r\n", {404}),
         "health": (b"GET /healthz HTTP/1.1\r\nHost: loadgen\r\n\r\n", {200}),
+        "cifar": (post("/v1/classify?model=cifar10", read("bench", "images", "cifar10-cat-32.png")), {200} | busy),
+        "large": (post("/v1/purify?model=cifar10&purifier=patch-vae", read("bench", "images", "cifar10-cat-299.png")),
+                  {200} | busy),
     }
 
 
