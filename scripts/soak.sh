@@ -5,6 +5,7 @@
 # reported as unexpected.
 #
 #   scripts/soak.sh [seconds=600] [rate=200]
+#   MIX=classify=40,cifar=30,large=2,... scripts/soak.sh     other request mixes (kinds: bench/loadgen.py)
 set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"; cd "$root"
 seconds=${1:-600}; rate=${2:-200}
@@ -14,7 +15,7 @@ vaeguard_start
 echo "== soak: $rate requests/s for ${seconds}s, mixed valid/invalid"
 python3 bench/loadgen.py --port "$VG_PORT" --pid "$VG_PID" --rate "$rate" --duration "$seconds" --sample-interval 5 \
   --connections 64 --no-shedding \
-  --mix classify=60,purify=10,health=5,corrupt=8,badquery=7,gif=5,notfound=5 \
+  --mix "${MIX:-classify=60,purify=10,health=5,corrupt=8,badquery=7,gif=5,notfound=5}" \
   --json "$out/soak-$stamp.json" | tee "$out/soak-$stamp.txt"
 python3 - "$out/soak-$stamp.json" <<'PY'
 import json, sys
