@@ -75,7 +75,7 @@ public struct ServiceConfiguration: Sendable, Codable, Equatable {
         public var entries: [ModelEntry] = [
             // 1 % false alarms on clean MNIST training images with the sampled VAE (docs/DETECTION.md).
             ModelEntry(name: "mnist", classifier: "mnist-classifier", vae: "mnist-vae", patchVAE: "patch-vae-gray-16",
-                       threshold: 0.009, purifierThresholds: ["patch-vae": 0.001]),
+                       threshold: 0.009, purifierThresholds: ["patch-vae": 0.0039]),
             ModelEntry(name: "cifar10", classifier: "cifar10-classifier", vae: "cifar10-vae", patchVAE: "patch-vae-rgb-8",
                        threshold: 0.01),
         ]
