@@ -238,7 +238,7 @@ enum RawExchange {
         var bodyText: String
     }
 
-    static func send(_ bytes: [UInt8], port: Int, timeout: Double = 20) async throws -> Reply {
+    static func send(_ bytes: [UInt8], port: Int, timeout: Double = 60) async throws -> Reply {
         try await withCheckedThrowingContinuation { continuation in
             Thread {
                 continuation.resume(with: Result { try exchange(bytes, port: port, timeout: timeout) })
