@@ -260,7 +260,7 @@ func curl(_ arguments: [String]) async throws -> CurlResult {
     try await offPool {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: "/usr/bin/curl")
-        process.arguments = ["--silent", "--show-error", "--max-time", "10"] + arguments
+        process.arguments = ["--silent", "--show-error", "--max-time", "30"] + arguments
         let out = Pipe(), err = Pipe()
         process.standardOutput = out
         process.standardError = err
