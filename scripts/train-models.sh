@@ -26,8 +26,8 @@ for step in "${steps[@]}"; do
   case $step in
     mnist-classifier)   run $step train classifier --dataset mnist --epochs 12 --milestones 8 ;;
     mnist-vae)          run $step train vae --dataset mnist --epochs 20 ;;
-    cifar10-classifier) run $step train classifier --dataset cifar10 --epochs 18 --batch-size 128 --augment \
-                          --weight-decay 1e-4 --milestones 12,16 ;;
+    cifar10-classifier) run $step train classifier --dataset cifar10 --epochs 16 --batch-size 128 --augment \
+                          --weight-decay 1e-4 --milestones 11,14 ;;
     cifar10-vae)        run $step train vae --dataset cifar10 --epochs 12 --half ;;
     # Patch VAEs follow the paper's patch loss: BCE summed over the patch + 0.01 x KL averaged over latents.
     patch-vae-gray-8)   run $step train patch-vae --dataset mnist --patch 8 --latent 64 --width 2 --epochs 10 \
