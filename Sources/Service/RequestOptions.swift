@@ -28,7 +28,9 @@ struct RequestOptions {
         }
         model = query["model"] ?? configuration.models.defaultModel
         purifierGiven = query["purifier"] != nil
-        var d = DefenseOptions(purifier: configuration.purification.defaultPurifier,
+        let name = model
+        let entryDefault = configuration.models.entries.first { $0.name == name }?.defaultPurifier
+        var d = DefenseOptions(purifier: entryDefault ?? configuration.purification.defaultPurifier,
                                jpegQuality: configuration.purification.jpegQuality,
                                patchStride: configuration.purification.patchStride)
         if let raw = query["purifier"] {

@@ -106,4 +106,21 @@ struct ClassifyEndpointTests {
             #expect(models[0]["purifiers"] as? [String] == ["none", "jpeg", "vae", "patch-vae"])
         }
     }
+
+    @Test func modelEntryDefaultPurifier_appliesWhenTheRequestNamesNone() async throws {
+        var cfg = TestService.configuration()
+        cfg.models.entries[1].defaultPurifier = .jpeg
+        try await TestService.with(cfg) { s in
+            func purifier(_ query: String, channels: Int) async throws -> String? {
+                let r = try await s.request("POST", "/v1/classify?" + query, body: try TestService.png(channels: channels))
+                return (r.json["purifier"] as? [String: Any])?["name"] as? String
+            }
+            let configured = try await purifier("model=toyrgb", channels: 3)
+            let asked = try await purifier("model=toyrgb&purifier=vae", channels: 3)
+            let global = try await purifier("model=toy", channels: 1)
+            #expect(configured == "jpeg")
+            #expect(asked == "vae")
+            #expect(global == "vae")
+        }
+    }
 }
