@@ -58,6 +58,12 @@ def save(img, out, name, scale):
     return name
 
 
+def eps_label(eps):
+    """8/255 rather than 0.0313725 when ε is a whole number of 8-bit levels."""
+    levels = eps * 255
+    return f"{round(levels)}/255" if abs(levels - round(levels)) < 1e-6 and eps < 0.2 else f"{eps:g}"
+
+
 def top1(predictions):
     p = predictions[0]
     return f"{p['label']} ({p['confidence'] * 100:.0f} %)"
@@ -73,7 +79,7 @@ def attacked_row(base, out, sample, model, eps, scale):
         reply = json.loads(call(base, q, original))
         if first is None:
             first = reply
-            for key, label in (("original", "original"), ("adversarial", f"FGSM ε={eps:g}")):
+            for key, label in (("original", "original"), ("adversarial", f"FGSM ε={eps_label(eps)}")):
                 img = Image.open(io.BytesIO(base64.b64decode(reply[key]["image"])))
                 cells.append((label, save(img, out, f"{stem}-{key}.png", scale), top1(reply[key]["predictions"]),
                               reply[key]["reconstruction_error"]))
@@ -103,7 +109,7 @@ def large_row(base, out, sample, model, eps, factor):
         return r["results"][0] if "results" in r else r
 
     cells = []
-    for label, img in (("original", large), (f"FGSM ε={eps:g} (through the downsampling)", adv)):
+    for label, img in (("original", large), (f"FGSM ε={eps_label(eps)} (through the downsampling)", adv)):
         r = classify(img)
         cells.append((label, save(img, out, f"{stem}-{'original' if label == 'original' else 'adversarial'}.png", 1),
                       top1(r["predictions"]), None))
@@ -138,7 +144,7 @@ def main():
         for sample in ("cifar10-cat.png", "cifar10-ship.png"):
             row, info = attacked_row(args.base, args.out, sample, "cifar10", 8 / 255, 4)
             parts.append(f"### CIFAR-10 ({sample}, FGSM ε = 8/255, measured L∞ {info['linf']:.3f})\n\n" + table(row, 128))
-        row, info = large_row(args.base, args.out, "cifar10-airplane.png", "cifar10", 8 / 255, 8)
+        row, info = large_row(args.base, args.out, "cifar10-ship.png", "cifar10", 8 / 255, 8)
         parts.append(f"### A larger image ({info['size']}, FGSM ε = 8/255 through the downsampling, "
                      f"measured L∞ {info['linf']:.3f})\n\n" + table(row, 160))
     else:
