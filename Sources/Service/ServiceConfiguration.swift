@@ -84,7 +84,7 @@ public struct ServiceConfiguration: Sendable, Codable, Equatable {
             // The whole-image CIFAR-10 VAE is undertrained (1 epoch: 25.8 % clean accuracy after
             // purification), so CIFAR-10 requests use the patch VAE unless they ask otherwise.
             ModelEntry(name: "cifar10", classifier: "cifar10-classifier", vae: "cifar10-vae", patchVAE: "patch-vae-rgb-8",
-                       threshold: 0.01, defaultPurifier: .patchVAE),
+                       threshold: 0.0197, purifierThresholds: ["patch-vae": 0.0021], defaultPurifier: .patchVAE),
         ]
     }
 
