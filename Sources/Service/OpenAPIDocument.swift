@@ -608,8 +608,9 @@ components:
       required: false
       description: |
         `none`, `jpeg` (re-encode at `quality`), `vae` (whole-image VAE at the model's input
-        size) or `patch-vae` (patch-wise VAE, any size). Default: the configured
-        `purification.defaultPurifier` (`vae`); `/v1/purify` uses `patch-vae` for images not of
+        size) or `patch-vae` (patch-wise VAE, any size). Default: the model's configured
+        `defaultPurifier` (`patch-vae` for CIFAR-10), else `purification.defaultPurifier`
+        (`vae`); `/v1/purify` uses `patch-vae` for images not of
         the model's input size, `/v1/proxy` uses `upstream.purifier`. When the request names
         no purifier and the model lacks that default (its VAE file is not loaded), the first
         the model has is used: `vae`, `patch-vae`, `jpeg` (`patch-vae` first for other sizes).
