@@ -5,9 +5,10 @@ import Purification
 /// The whole defended pipeline (purifier → classifier) as an attack target: the adaptive
 /// threat models.
 ///
-/// - `exact` backward differentiates through the purifier. For the whole-image VAE that is
-///   classifier backward → `vae.backward` with the noise ε of that forward pass held fixed; for
-///   `none` it is the classifier gradient. JPEG and the patch VAE have no exact backward here.
+/// - `exact` backward differentiates through the purifier (`DifferentiablePurifier`): for the
+///   whole-image and the patch VAE that is classifier backward → the purifier's pullback, with
+///   the noise ε of that forward pass held fixed; for `none` it is the classifier gradient.
+///   JPEG has no exact backward here (quantisation is piecewise constant).
 /// - `identity` backward is BPDA (Athalye et al. 2018): the forward pass runs the real
 ///   purifier, the backward pass treats it as the identity, `∂f(p(x))/∂x ≈ ∇f(p(x))`.
 ///
@@ -22,7 +23,6 @@ public struct DefendedTarget: AttackTarget {
 
     public let classifier: Sequential
     public let purifier: any Purifier
-    public let vae: VariationalAutoencoder?
     public let options: DefenseOptions
     public let backward: Backward
     public let eotSamples: Int
@@ -38,14 +38,11 @@ public struct DefendedTarget: AttackTarget {
         } catch {
             throw .unavailable(error.description)
         }
-        if backward == .exact {
-            guard options.purifier == .none || options.purifier == .vae else {
-                throw .unavailable("no exact gradient through '\(options.purifier.rawValue)'; use BPDA (adaptive-bpda)")
-            }
+        if backward == .exact, !(purifier is any DifferentiablePurifier) {
+            throw .unavailable("no exact gradient through '\(options.purifier.rawValue)'; use BPDA (adaptive-bpda)")
         }
         guard eotSamples >= 1 else { throw .invalidSpec("EOT samples must be ≥ 1") }
         self.classifier = model.classifier
-        self.vae = options.purifier == .vae ? model.vae : nil
         self.options = options
         self.backward = backward
         self.eotSamples = eotSamples
@@ -66,21 +63,22 @@ public struct DefendedTarget: AttackTarget {
         var logitsSum: Tensor?
         var lossSum = [Float](repeating: 0, count: x.batchSize)
         var gradSum = Tensor(shape: x.shape)
+        let exact = backward == .exact ? purifier as? any DifferentiablePurifier : nil
         for _ in 0..<draws {
-            var passes: [VariationalAutoencoder.Pass] = []
+            // K purified samples; with an exact backward each keeps its pullback (BPDA: none).
+            var pullbacks: [@Sendable (Tensor) -> Tensor] = []
             var recons: [Tensor] = []
             for _ in 0..<k {
-                if backward == .exact, let vae {
-                    var context = ForwardContext(training: false, rng: rng.split(), recordsCache: true)
-                    let pass = vae.forward(x, sampling: options.sampling, context: &context)
-                    passes.append(pass)
-                    recons.append(pass.reconstruction)
-                } else {
-                    do {
+                do {
+                    if let exact {
+                        let (r, pullback) = try exact.purifyWithPullback(x, rng: &rng)
+                        recons.append(r)
+                        pullbacks.append(pullback)
+                    } else {
                         recons.append(try purifier.purify(x, rng: &rng))
-                    } catch {
-                        preconditionFailure("purifier failed on attack input: \(error)")
                     }
+                } catch {
+                    preconditionFailure("purifier failed on attack input: \(error)")
                 }
             }
             if options.ensemble == .reconstructions || k == 1 {
@@ -90,12 +88,12 @@ public struct DefendedTarget: AttackTarget {
                 let (z, values, gr) = classifierGradient(r, loss: loss, labels: labels, rng: &rng)
                 accumulate(&logitsSum, z)
                 for i in 0..<values.count { lossSum[i] += values[i] }
-                if passes.isEmpty {
+                if pullbacks.isEmpty {
                     gradSum.add(gr)
                 } else {
                     var share = gr
                     share.scale(by: 1 / Float(k))
-                    for pass in passes { gradSum.add(vae!.backward(pass, gradReconstruction: share, gradients: nil)) }
+                    for pullback in pullbacks { gradSum.add(pullback(share)) }
                 }
             } else {
                 for (j, r) in recons.enumerated() {
@@ -104,7 +102,7 @@ public struct DefendedTarget: AttackTarget {
                     zs.scale(by: 1 / Float(k))
                     accumulate(&logitsSum, zs)
                     for i in 0..<values.count { lossSum[i] += values[i] / Float(k) }
-                    var g = passes.isEmpty ? gr : vae!.backward(passes[j], gradReconstruction: gr, gradients: nil)
+                    var g = pullbacks.isEmpty ? gr : pullbacks[j](gr)
                     g.scale(by: 1 / Float(k))
                     gradSum.add(g)
                 }

@@ -26,22 +26,22 @@ public enum ThreatModel: String, Sendable, Codable, CaseIterable, Comparable {
     }
 
     /// Whether this threat model means something for `defense`: an adaptive attack on `none`
-    /// is the oblivious one; JPEG and the patch VAE have no exact gradient here (BPDA only).
+    /// is the oblivious one; JPEG has no exact gradient (BPDA only); both VAEs have both.
     public func applies(to defense: DefenseSpec) -> Bool {
         switch self {
         case .oblivious: return true
-        case .adaptiveEOT: return defense.kind == .vae
+        case .adaptiveEOT: return defense.kind == .vae || defense.kind == .patchVAE
         case .adaptiveBPDA: return defense.kind != .none
         }
     }
 
-    /// The adaptive attack `--threat adaptive` picks for a defense: through the VAE with EOT
-    /// when it is differentiable, else BPDA; nil for `none`.
+    /// The adaptive attack `--threat adaptive` picks for a defense: through the purifier with
+    /// EOT when it is differentiable (both VAEs), else BPDA (JPEG); nil for `none`.
     public static func bestAdaptive(for defense: DefenseSpec) -> ThreatModel? {
         switch defense.kind {
         case .none: return nil
-        case .vae: return .adaptiveEOT
-        case .jpeg, .patchVAE: return .adaptiveBPDA
+        case .vae, .patchVAE: return .adaptiveEOT
+        case .jpeg: return .adaptiveBPDA
         }
     }
 

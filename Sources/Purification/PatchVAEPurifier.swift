@@ -33,63 +33,35 @@ public struct PatchVAEPurifier: Purifier {
     }
 
     public func purify(_ images: Tensor, rng: inout RandomSource) throws(PurificationError) -> Tensor {
+        try run(images, rng: &rng, recording: false).purified
+    }
+
+    /// One purification. With `recording`, every chunk's VAE pass keeps its caches and noise
+    /// for `purifyWithPullback`; either way the random numbers are drawn in the same order.
+    func run(_ images: Tensor, rng: inout RandomSource, recording: Bool) throws(PurificationError) -> Recorded {
         guard images.shape.count == 4, images.shape[3] == channels else {
             throw .shapeMismatch(expected: [-1, -1, channels], got: Array(images.shape.dropFirst()))
         }
-        let (n, h, w, c) = (images.shape[0], images.shape[1], images.shape[2], channels)
-        let rows = PatchGrid(length: h, patch: patch, stride: stride)
-        let cols = PatchGrid(length: w, patch: patch, stride: stride)
-        let (hp, wp) = (rows.paddedLength, cols.paddedLength)
-        let padded = (hp == h && wp == w) ? images : Self.padEdges(images, height: hp, width: wp)
-        // Every patch as (image, top, left).
-        var origins: [(Int, Int, Int)] = []
-        origins.reserveCapacity(n * rows.starts.count * cols.starts.count)
-        for b in 0..<n { for y in rows.starts { for x in cols.starts { origins.append((b, y, x)) } } }
-
-        var sum = [Float](repeating: 0, count: n * hp * wp * c)
-        var coverage = [Float](repeating: 0, count: hp * wp)
-        for (y, x) in rows.starts.flatMap({ y in cols.starts.map { (y, $0) } }) {
-            for i in 0..<patch { for j in 0..<patch { coverage[(y + i) * wp + x + j] += 1 } }
-        }
-        let p = patch, rowLength = patch * c
-        for lo in Swift.stride(from: 0, to: origins.count, by: batchSize) {
-            let chunk = origins[lo..<min(lo + batchSize, origins.count)]
-            var batch = Tensor(shape: [chunk.count, p, p, c])
-            padded.storage.withUnsafeBufferPointer { src in
-                batch.storage.withUnsafeMutableBufferPointer { dst in
-                    for (k, (b, y, x)) in chunk.enumerated() {
-                        for i in 0..<p {
-                            (dst.baseAddress! + (k * p + i) * rowLength)
-                                .update(from: src.baseAddress! + ((b * hp + y + i) * wp + x) * c, count: rowLength)
-                        }
-                    }
-                }
+        let layout = PatchLayout(images: images.shape, patch: patch, stride: stride)
+        let padded = (layout.hp == layout.h && layout.wp == layout.w)
+            ? images : Self.padEdges(images, height: layout.hp, width: layout.wp)
+        var sum = [Float](repeating: 0, count: layout.paddedCount)
+        var chunks: [Recorded.Chunk] = []
+        for lo in Swift.stride(from: 0, to: layout.origins.count, by: batchSize) {
+            let range = lo..<min(lo + batchSize, layout.origins.count)
+            let batch = layout.gather(padded.storage, range)
+            var context = ForwardContext(training: false, rng: rng.split(), recordsCache: recording)
+            let out: Tensor
+            if recording {
+                let pass = vae.forward(batch, sampling: sampling, context: &context)
+                chunks.append(Recorded.Chunk(range: range, pass: pass))
+                out = pass.reconstruction
+            } else {
+                out = vae.reconstruct(batch, sampling: sampling, context: &context)
             }
-            var context = ForwardContext(training: false, rng: rng.split(), recordsCache: false)
-            let out = vae.reconstruct(batch, sampling: sampling, context: &context)
-            out.storage.withUnsafeBufferPointer { src in
-                sum.withUnsafeMutableBufferPointer { dst in
-                    for (k, (b, y, x)) in chunk.enumerated() {
-                        for i in 0..<p {
-                            let d = dst.baseAddress! + ((b * hp + y + i) * wp + x) * c
-                            let s = src.baseAddress! + (k * p + i) * rowLength
-                            for e in 0..<rowLength { d[e] += s[e] }
-                        }
-                    }
-                }
-            }
+            layout.scatterAdd(out, range, into: &sum)
         }
-        // Average overlaps, then crop the padding away.
-        var out = Tensor(shape: [n, h, w, c])
-        for b in 0..<n {
-            for i in 0..<h {
-                for j in 0..<w {
-                    let inv = 1 / coverage[i * wp + j]
-                    for ch in 0..<c { out.storage[((b * h + i) * w + j) * c + ch] = sum[((b * hp + i) * wp + j) * c + ch] * inv }
-                }
-            }
-        }
-        return out
+        return Recorded(layout: layout, chunks: chunks, purified: layout.averageAndCrop(sum))
     }
 
     /// Pads to `height`×`width` by repeating the last row and column (edge padding keeps the

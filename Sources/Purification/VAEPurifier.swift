@@ -18,10 +18,14 @@ public struct VAEPurifier: Purifier {
     }
 
     public func purify(_ images: Tensor, rng: inout RandomSource) throws(PurificationError) -> Tensor {
+        try checkShape(images)
+        var context = ForwardContext(training: false, rng: rng.split(), recordsCache: false)
+        return vae.reconstruct(images, sampling: sampling, context: &context)
+    }
+
+    func checkShape(_ images: Tensor) throws(PurificationError) {
         guard Array(images.shape.dropFirst()) == vae.inputShape else {
             throw .shapeMismatch(expected: vae.inputShape, got: Array(images.shape.dropFirst()))
         }
-        var context = ForwardContext(training: false, rng: rng.split(), recordsCache: false)
-        return vae.reconstruct(images, sampling: sampling, context: &context)
     }
 }

@@ -85,6 +85,20 @@ struct GradientTests {
         Self.check(target, loss: .crossEntropy)
     }
 
+    @Test func gradientThroughPatchVAE_withEOT_matchesFiniteDifference() throws {
+        // 4×4 patches at stride 2 and 3 on 8×8 images: overlaps of 1 to 4 patches per pixel.
+        let model = TinyModels.defended(classifier: try TinyModels.smoothClassifier(), vae: nil,
+                                        patchVAE: try TinyModels.smoothVAE(seed: 7, side: 4))
+        for stride in [2, 3] {
+            let target = try DefendedTarget(model: model, options: DefenseOptions(purifier: .patchVAE, patchStride: stride),
+                                            backward: .exact, eotSamples: 3)
+            #expect(target.isStochastic && target.effectiveEOTSamples == 3)
+            Self.check(target, loss: .crossEntropy)
+        }
+        // `--threat adaptive` now differentiates through the patch VAE instead of BPDA.
+        #expect(ThreatModel.bestAdaptive(for: try DefenseSpec(parsing: "patch-vae")) == .adaptiveEOT)
+    }
+
     @Test func bpda_usesTheClassifierGradientAtThePurifiedImage() throws {
         let classifier = try TinyModels.smoothClassifier()
         let model = TinyModels.defended(classifier: classifier, vae: nil)

@@ -61,8 +61,9 @@ enum TinyModels {
         ])
     }
 
-    /// A smooth random VAE with a 4-dimensional latent and noticeable posterior noise.
-    static func smoothVAE(seed: UInt64 = 5) throws -> VariationalAutoencoder {
+    /// A smooth random VAE with a 4-dimensional latent and noticeable posterior noise, on
+    /// `side`×`side` grey images (the whole image, or patches of it for a patch VAE).
+    static func smoothVAE(seed: UInt64 = 5, side: Int = TinyModels.side) throws -> VariationalAutoencoder {
         var rng = RandomSource(seed: seed)
         let d = side * side
         let e = Dense(inFeatures: d, outFeatures: 16, name: "e", rng: &rng)
@@ -77,8 +78,9 @@ enum TinyModels {
         return try VariationalAutoencoder(encoder: encoder, meanHead: mean, logVarianceHead: logVar, decoder: decoder)
     }
 
-    static func defended(classifier: Sequential, vae: VariationalAutoencoder?) -> DefendedModel {
-        DefendedModel(name: "tiny", version: "1", labels: ["a", "b", "c"], classifier: classifier, vae: vae, patchVAE: nil,
+    static func defended(classifier: Sequential, vae: VariationalAutoencoder?,
+                         patchVAE: VariationalAutoencoder? = nil) -> DefendedModel {
+        DefendedModel(name: "tiny", version: "1", labels: ["a", "b", "c"], classifier: classifier, vae: vae, patchVAE: patchVAE,
                       threshold: 1)
     }
 
