@@ -34,7 +34,7 @@ for beta in "${betas[@]}"; do
   "$BIN" evaluate --dataset mnist --vae "$vae" --attack fgsm,ifgsm --eps 0.05,0.1,0.2,0.3 --defenses vae \
     --threat oblivious --images "$IMAGES" --seeds "$SEEDS" --output "$OUT/eval-$beta/oblivious" --resume \
     "${WORKERS_ARG[@]}" >>"$log" 2>&1
-  "$BIN" evaluate --dataset mnist --vae "$vae" --attack pgd --eps 0.1,0.3 --defenses vae --threat adaptive \
+  "$BIN" evaluate --dataset mnist --vae "$vae" --attack pgd --eps 0.1,0.3 --defenses vae --threat oblivious,adaptive \
     --eot 10 --images "$ADAPTIVE_IMAGES" --seeds 1 --output "$OUT/eval-$beta/adaptive" --resume \
     "${WORKERS_ARG[@]}" >>"$log" 2>&1
 done

@@ -6,14 +6,20 @@
 #
 #   scripts/evaluate-paper.sh [step...]   steps: mnist-clean mnist-paper mnist-adaptive mnist-cw
 #                                                cifar10-clean cifar10-paper cifar10-adaptive cifar10-cw
-# Environment: IMAGES (default 1000), ADAPTIVE_IMAGES (200), SEEDS (1,2,3), OUT (runs/eval),
-#              VAEGUARD_BIN (.build/release/vaeguard), WORKERS (all cores).
+# Each step writes its own folder, $OUT/<step>: a folder's run.json pins images, models and
+# attack settings, and --resume refuses to mix in cells computed with others.
+# Environment: IMAGES (default 500), ADAPTIVE_IMAGES (100), CW_IMAGES (100), SEEDS (1,2,3),
+#              OUT (runs/eval), VAEGUARD_BIN (.build/release/vaeguard), WORKERS (all cores),
+#              PGD_STEPS (40), EOT (10).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 VG=${VAEGUARD_BIN:-.build/release/vaeguard}
 BIN=$(mktemp /tmp/vaeguard-eval.XXXXXX); cp "$VG" "$BIN"; chmod +x "$BIN"; trap 'rm -f "$BIN"' EXIT
-IMAGES=${IMAGES:-1000}
-ADAPTIVE_IMAGES=${ADAPTIVE_IMAGES:-200}
+IMAGES=${IMAGES:-500}
+ADAPTIVE_IMAGES=${ADAPTIVE_IMAGES:-100}
+CW_IMAGES=${CW_IMAGES:-100}
+PGD_STEPS=${PGD_STEPS:-40}
+EOT=${EOT:-10}
 SEEDS=${SEEDS:-1,2,3}
 OUT=${OUT:-runs/eval}
 WORKERS_ARG=()
@@ -35,24 +41,29 @@ steps=("$@")
 for step in "${steps[@]}"; do
   ds=${step%%-*}
   extra=()
-  patch=patch-vae-gray-8; [ "$ds" = cifar10 ] && patch=patch-vae-rgb-8
+  patch=patch-vae-gray-16; [ "$ds" = cifar10 ] && patch=patch-vae-rgb-8
   have "$ds-classifier" && have "$ds-vae" || { echo "skip $step: models/$ds-classifier.json or models/$ds-vae.json missing" >&2; continue; }
-  have "$patch" && extra=(patch-vae)
+  patchdefs=""; have "$patch" && patchdefs=,patch-vae
   case $step in
     *-clean)
-      defs=$PAPER_DEFENSES,vae:mean,vae:k=5; [ ${#extra[@]} -gt 0 ] && defs=$defs,patch-vae,patch-vae:mean
-      run "$step" --dataset "$ds" --clean --defenses "$defs" --seeds "$SEEDS" --output "$OUT/$ds" ;;
+      defs=$PAPER_DEFENSES,vae:mean,vae:k=5; [ -n "$patchdefs" ] && defs=$defs,patch-vae,patch-vae:mean
+      [ "$ds" = cifar10 ] && [ -n "$patchdefs" ] && defs=$defs,patch-vae:stride=2
+      run "$step" --dataset "$ds" --clean --defenses "$defs" --seeds "$SEEDS" --output "$OUT/$step" ;;
     *-paper)
-      run "$step" --dataset "$ds" --attack fgsm,ifgsm --eps paper --defenses "$PAPER_DEFENSES" \
-        --threat oblivious --images "$IMAGES" --seeds "$SEEDS" --output "$OUT/$ds" ;;
+      run "$step" --dataset "$ds" --attack fgsm,ifgsm --eps paper --defenses "$PAPER_DEFENSES$patchdefs" \
+        --threat oblivious --images "$IMAGES" --seeds "$SEEDS" --output "$OUT/$step" ;;
     *-adaptive)
-      eps=0.1,0.3; [ "$ds" = cifar10 ] && eps=0.0078431,0.0313725   # 2/255 and 8/255
-      defs=none,jpeg:23,vae,vae:k=5; [ ${#extra[@]} -gt 0 ] && defs=$defs,patch-vae
-      run "$step" --dataset "$ds" --attack pgd --eps "$eps" --defenses "$defs" --threat oblivious,adaptive,adaptive-bpda \
-        --eot 10 --images "$ADAPTIVE_IMAGES" --seeds "$SEEDS" --output "$OUT/$ds" ;;
+      # The standard budgets: MNIST ε = 0.1 and 0.3, CIFAR-10 ε = 8/255. `adaptive` = through
+      # each VAE with EOT, BPDA through JPEG.
+      eps=0.1,0.3; [ "$ds" = cifar10 ] && eps=0.0313725
+      run "$step" --dataset "$ds" --attack pgd --eps "$eps" --defenses "none,jpeg:23,vae$patchdefs" \
+        --threat oblivious,adaptive --pgd-steps "$PGD_STEPS" --eot "$EOT" --images "$ADAPTIVE_IMAGES" --seeds 1 \
+        --output "$OUT/$step" ;;
     *-cw)
-      run "$step" --dataset "$ds" --attack cw --eps paper --defenses none,jpeg:23,vae --threat oblivious,adaptive \
-        --eot 10 --images "$ADAPTIVE_IMAGES" --seeds "$SEEDS" --output "$OUT/$ds" ;;
+      # CW-L2 (3 binary-search steps × 50 Adam steps; adaptive: EOT through the VAEs, BPDA for JPEG).
+      run "$step" --dataset "$ds" --attack cw --eps paper --defenses "none,jpeg:23,vae$patchdefs" \
+        --threat oblivious,adaptive --cw-binary-steps 3 --cw-steps 50 --eot "$EOT" --images "$CW_IMAGES" --seeds 1 \
+        --output "$OUT/$step" ;;
     *) echo "unknown step $step" >&2; exit 2 ;;
   esac
 done

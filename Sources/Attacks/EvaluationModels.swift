@@ -11,6 +11,9 @@ public struct EvaluationModels: Sendable {
     public let defended: DefendedModel
     public let classifierName: String
     public let description: String
+    /// What identifies the models in a resumable run: name@version and weight sha256 of each
+    /// (not paths, so a moved checkout still resumes).
+    public let fingerprint: [String: String]
 
     public static func load(dataset: DatasetKind, models: String? = nil, classifier: String? = nil, vae: String? = nil,
                             patchVAE: String? = nil) throws -> EvaluationModels {
@@ -27,19 +30,22 @@ public struct EvaluationModels: Sendable {
         guard case .classifier(let net) = classifierFile.network else {
             throw EvaluateModelError("\(classifierURL.path) is not a classifier")
         }
-        func loadVAE(_ u: URL?) throws -> (VariationalAutoencoder, String)? {
+        func identity(_ a: ModelArchitecture) -> String { "\(a.name)@\(a.version) sha256:\(a.sha256 ?? "unknown")" }
+        var fingerprint = ["classifier": identity(classifierFile.architecture)]
+        func loadVAE(_ u: URL?, role: String) throws -> (VariationalAutoencoder, String)? {
             guard let u else { return nil }
             let file = try ModelFile.load(u)
             guard case .vae(let v) = file.network else { throw EvaluateModelError("\(u.path) is not a VAE") }
+            fingerprint[role] = identity(file.architecture)
             return (v, "\(file.architecture.name)@\(file.architecture.version) (\(u.path))")
         }
-        let whole = try loadVAE(url(vae, "\(dataset.rawValue)-vae"))
-        let patch = try loadVAE(url(patchVAE, dataset == .mnist ? "patch-vae-gray-16" : "patch-vae-rgb-8"))
+        let whole = try loadVAE(url(vae, "\(dataset.rawValue)-vae"), role: "vae")
+        let patch = try loadVAE(url(patchVAE, dataset == .mnist ? "patch-vae-gray-16" : "patch-vae-rgb-8"), role: "patchVAE")
         let arch = classifierFile.architecture
         let defended = DefendedModel(name: arch.name, version: arch.version, labels: arch.labels ?? [], classifier: net,
                                      vae: whole?.0, patchVAE: patch?.0, threshold: .infinity)
         let text = "classifier \(arch.name)@\(arch.version) (\(classifierURL.path)); vae \(whole?.1 ?? "none"); patch vae \(patch?.1 ?? "none")"
-        return EvaluationModels(defended: defended, classifierName: arch.name, description: text)
+        return EvaluationModels(defended: defended, classifierName: arch.name, description: text, fingerprint: fingerprint)
     }
 }
 

@@ -69,4 +69,31 @@ struct EvaluationTests {
         let csv = try String(contentsOf: dir.appendingPathComponent("results.csv"), encoding: .utf8)
         #expect(csv.split(separator: "\n").count == 31)
     }
+
+    @Test func resumingWithOtherImagesModelsOrSettings_isRefused() throws {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("manifest-test-\(UInt64.random(in: 0...UInt64.max))")
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let models = ["classifier": "c@1 sha256:aa", "vae": "v@1 sha256:bb"]
+        let run = RunManifest(dataset: "mnist", models: models, attackImages: 500, cleanImages: nil, settings: AttackSettings())
+        try ResultStore(directory: dir, resume: false).adopt(run)
+        // The same run resumes; a clean-only run into the same folder adds its own field.
+        try ResultStore(directory: dir, resume: true).adopt(run)
+        try ResultStore(directory: dir, resume: true)
+            .adopt(RunManifest(dataset: "mnist", models: models, attackImages: nil, cleanImages: 10000, settings: nil))
+        var more = run
+        more.attackImages = 1000
+        var otherVAE = run
+        otherVAE.models["vae"] = "v@1 sha256:cc"
+        var otherSettings = run
+        otherSettings.settings!.pgdSteps = 7
+        var otherClean = run
+        otherClean.cleanImages = 500
+        for changed in [more, otherVAE, otherSettings, otherClean] {
+            #expect(throws: AttackError.self) { try ResultStore(directory: dir, resume: true).adopt(changed) }
+        }
+        // A model role the earlier run did not load (no patch VAE then) is not a conflict.
+        var withPatch = run
+        withPatch.models["patchVAE"] = "p@1 sha256:dd"
+        try ResultStore(directory: dir, resume: true).adopt(withPatch)
+    }
 }
