@@ -62,7 +62,7 @@ var package = Package(
         .target(name: "NeuralNet", dependencies: ["Engine", "COpenSSL"], swiftSettings: swiftSettings),
         .target(name: "Datasets", dependencies: ["Engine", "CZlib"], swiftSettings: swiftSettings),
         .target(name: "Models", dependencies: ["NeuralNet"], swiftSettings: swiftSettings),
-        .target(name: "Training", dependencies: ["NeuralNet", "Datasets", "Models", "Attacks"], swiftSettings: swiftSettings),
+        .target(name: "Training", dependencies: ["NeuralNet", "Datasets", "Models", "Purification", "Attacks"], swiftSettings: swiftSettings),
         .target(name: "Imaging", dependencies: ["CSupport"], swiftSettings: swiftSettings),
         .target(name: "Purification", dependencies: ["Models", "Imaging"], swiftSettings: swiftSettings),
         .target(name: "Attacks", dependencies: ["Models", "Purification", "Datasets"], swiftSettings: swiftSettings),

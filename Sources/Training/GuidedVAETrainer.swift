@@ -3,12 +3,14 @@ import Engine
 import NeuralNet
 import Datasets
 import Attacks
+import Purification
 
 /// Classifier-guided purifier fine-tuning, the paper's own future work ("train the purifier to
 /// reward removing attacks"), in the spirit of high-level-guided denoisers (Liao et al., 2018).
 ///
-/// Each batch: a fraction of the clean images is replaced by PGD adversarial images made
-/// against the bare classifier (true labels); the VAE reconstructs the batch, and the loss is
+/// Each batch: a fraction of the clean images is replaced by PGD adversarial images (true
+/// labels) made against the bare classifier or, with `attackThrough = .pipeline`, against the
+/// whole purifier + classifier pipeline; the VAE reconstructs the batch, and the loss is
 ///
 ///     recon(VAE(x'), x) + β·KL + λ · CE(classifier(VAE(x')), y)
 ///
@@ -19,34 +21,23 @@ import Attacks
 extension Trainer {
     public func trainGuidedVAE(_ architecture: ModelArchitecture, classifier: Sequential, train: LabeledImages,
                                test: LabeledImages, resume: Bool) throws -> (url: URL, history: [EpochRecord]) {
-        let network = try Network(architecture: architecture, seed: options.seed)
-        guard case .vae(let vae) = network else { throw NeuralNetError.invalidSpec("not a VAE") }
-        if let initial = options.initialWeights {
-            try network.load(Dictionary(uniqueKeysWithValues: try ModelFile.load(URL(fileURLWithPath: initial)).network
-                .namedTensors.map { ($0.name, $0.value) }))
-        }
-        let optimizer = options.makeOptimizer()
-        let checkpoint = Checkpoint(directory: URL(fileURLWithPath: options.checkpointDirectory)
-            .appendingPathComponent(architecture.name))
-        var history = resume ? try checkpoint.restore(network: network, optimizer: optimizer) : []
+        let options = self.options
+        var run = try startRun(architecture, resume: resume)
+        guard case .vae(let vae) = run.network else { throw NeuralNetError.invalidSpec("not a VAE") }
         let train = options.trainLimit.map { train.prefix($0) } ?? train
         let test = test.prefix(options.testLimit ?? 500)
-        let params = network.trainableParameters
+        let (params, optimizer) = (run.network.trainableParameters, run.optimizer)
         let gradients = GradientStore()
-        let target = ClassifierTarget(classifier: classifier)
         let attack = LinfAttack.pgd(epsilon: options.attackEpsilon, steps: options.attackSteps)
+        let target = try Self.attackTarget(options, classifier: classifier, vae: vae)
         let objective = VAEObjective(options: options)
-        for epoch in history.count..<options.epochs {
-            optimizer.learningRate = options.schedule.rate(epoch: epoch)
+        return try runEpochs(&run, lossFormat: "%.3f", metricName: "test_robust_accuracy", epoch: { epoch in
             var rng = RandomSource(seed: options.seed &+ 1000 &+ UInt64(epoch))
             var context = ForwardContext(training: true, rng: RandomSource(seed: options.seed &* 31 &+ UInt64(epoch)))
             var sampler = BatchSampler(data: train, batchSize: options.batchSize, seed: options.seed &+ UInt64(epoch))
             let order = sampler.epochOrder()
-            let bar = ProgressBar(total: order.count, label: "\(architecture.name) epoch \(epoch + 1)/\(options.epochs)")
-            let start = Date()
-            var lossSum = 0.0, seen = 0
-            for (step, indices) in order.enumerated() {
-                let (x, y) = sampler.batch(indices)
+            return TrainingRun.Epoch(steps: order.count) { step in
+                let (x, y) = sampler.batch(order[step])
                 let input = Self.adversarialMix(x, labels: y, fraction: options.adversarialFraction, attack: attack,
                                                 target: target, rng: &rng)
                 let pass = vae.forward(input, sampling: .sample, context: &context)
@@ -61,28 +52,34 @@ extension Trainer {
                 _ = vae.backward(pass, gradReconstruction: gradReconstruction, gradMean: terms.gradMean,
                                  gradLogVariance: terms.gradLogVariance, gradients: gradients)
                 optimizer.step(params, gradients: gradients)
-                lossSum += (terms.loss + Double(options.guidanceWeight) * ce) * Double(x.batchSize)
-                seen += x.batchSize
-                bar.update(step: step + 1, items: seen, extra: String(format: "loss %.3f", lossSum / Double(seen)))
+                return (terms.loss + Double(options.guidanceWeight) * ce, x.batchSize)
             }
-            bar.finish()
-            let seconds = Date().timeIntervalSince(start)
-            let (clean, robust) = Self.guidedMetrics(vae: vae, classifier: classifier, test: test, attack: attack, target: target)
-            let record = EpochRecord(epoch: epoch + 1, trainLoss: lossSum / Double(seen), testMetric: robust,
-                                     seconds: seconds, imagesPerSecond: Double(seen) / seconds)
-            history.append(record)
-            log(String(format: "%@ epoch %d: train loss %.3f; on %d test images after purification: clean %.2f%%, "
-                       + "oblivious PGD-%d ε=%g %.2f%%; %.0f s", architecture.name, epoch + 1, record.trainLoss, test.count,
-                       clean * 100, options.attackSteps, options.attackEpsilon, robust * 100, seconds))
-            try checkpoint.save(network: network, architecture: architecture, optimizer: optimizer, history: history)
+        }, evaluate: {
+            let (clean, robust) = Self.guidedMetrics(vae: vae, classifier: classifier, test: test, attack: attack,
+                                                     target: ClassifierTarget(classifier: classifier))
+            return (robust, String(format: "on %d test images after purification: clean %.2f%%, oblivious PGD-%d ε=%g %.2f%%",
+                                   test.count, clean * 100, options.attackSteps, options.attackEpsilon, robust * 100))
+        })
+    }
+
+    /// Whom the training attack differentiates: the bare classifier (the oblivious attacker of
+    /// the paper's threat model), or the whole pipeline through the VAE being trained, with
+    /// `attackEOT` noise draws per step (the adaptive attacker; the VAE is a reference type, so
+    /// the attack always sees the current weights).
+    static func attackTarget(_ options: TrainingOptions, classifier: Sequential,
+                             vae: VariationalAutoencoder) throws -> any AttackTarget {
+        switch options.attackThrough {
+        case .classifier: return ClassifierTarget(classifier: classifier)
+        case .pipeline:
+            let model = DefendedModel(name: "training", version: "0", labels: [], classifier: classifier, vae: vae,
+                                      patchVAE: nil, threshold: .infinity)
+            return try DefendedTarget(model: model, options: DefenseOptions(purifier: .vae), backward: .exact,
+                                      eotSamples: options.attackEOT)
         }
-        let url = try finish(network: network, architecture: architecture, history: history,
-                                  finalMetric: ("test_robust_accuracy", history.last.map { String(format: "%.4f", $0.testMetric) } ?? ""))
-        return (url, history)
     }
 
     /// `x` with a random `fraction` of its images replaced by PGD adversarial images.
-    static func adversarialMix(_ x: Tensor, labels: [Int], fraction: Float, attack: LinfAttack, target: ClassifierTarget,
+    static func adversarialMix(_ x: Tensor, labels: [Int], fraction: Float, attack: LinfAttack, target: any AttackTarget,
                                rng: inout RandomSource) -> Tensor {
         let chosen = (0..<x.batchSize).filter { _ in rng.nextUniform() < fraction }
         guard !chosen.isEmpty else { return x }

@@ -22,66 +22,44 @@ public final class Trainer {
     /// model to the output directory and returns its architecture URL and the curve.
     public func trainClassifier(_ architecture: ModelArchitecture, train: LabeledImages, test: LabeledImages,
                                 resume: Bool) throws -> (url: URL, history: [EpochRecord]) {
-        let network = try Network(architecture: architecture, seed: options.seed)
-        guard case .classifier(let model) = network else { throw NeuralNetError.invalidSpec("not a classifier") }
-        if let initial = options.initialWeights {
-            try network.load(Dictionary(uniqueKeysWithValues: try ModelFile.load(URL(fileURLWithPath: initial)).network
-                .namedTensors.map { ($0.name, $0.value) }))
-        }
+        let options = self.options
+        var run = try startRun(architecture, resume: resume)
+        guard case .classifier(let model) = run.network else { throw NeuralNetError.invalidSpec("not a classifier") }
         let purifier: VariationalAutoencoder? = try options.purifierVAE.map { path in
             guard case .vae(let vae) = try ModelFile.load(URL(fileURLWithPath: path)).network else {
                 throw NeuralNetError.invalidSpec("\(path) is not a VAE")
             }
             return vae
         }
-        let optimizer = options.makeOptimizer()
-        let checkpoint = Checkpoint(directory: URL(fileURLWithPath: options.checkpointDirectory)
-            .appendingPathComponent(architecture.name))
-        var history = resume ? try checkpoint.restore(network: network, optimizer: optimizer) : []
         let train = options.trainLimit.map { train.prefix($0) } ?? train
         let test = options.testLimit.map { test.prefix($0) } ?? test
-        let params = network.trainableParameters
+        let (params, optimizer) = (run.network.trainableParameters, run.optimizer)
         let gradients = GradientStore()
-        for epoch in history.count..<options.epochs {
-            optimizer.learningRate = options.schedule.rate(epoch: epoch)
+        return try runEpochs(&run, lossFormat: "%.4f", metricName: "test_accuracy", epoch: { epoch in
             var sampler = BatchSampler(data: train, batchSize: options.batchSize,
                                        augmentation: options.augment ? .cifar : .none, seed: options.seed &+ UInt64(epoch))
             var context = ForwardContext(training: true, rng: RandomSource(seed: options.seed &* 31 &+ UInt64(epoch)))
             let batches = sampler.epochOrder()
-            let bar = ProgressBar(total: batches.count, label: "\(architecture.name) epoch \(epoch + 1)/\(options.epochs)")
-            let start = Date()
-            var lossSum = 0.0, seen = 0
-            for (step, indices) in batches.enumerated() {
-                var (x, y) = sampler.batch(indices)
+            return TrainingRun.Epoch(steps: batches.count) { step in
+                var (x, y) = sampler.batch(batches[step])
                 if let purifier { Self.purifyFraction(&x, fraction: options.purifiedFraction, vae: purifier, context: &context) }
                 let (logits, caches) = model.forward(x, context: &context)
                 let (loss, grad) = Losses.softmaxCrossEntropy(logits: logits, labels: y)
                 gradients.reset()
                 _ = model.backward(grad, caches: caches, gradients: gradients)
                 optimizer.step(params, gradients: gradients)
-                lossSum += loss * Double(indices.count)
-                seen += indices.count
-                bar.update(step: step + 1, items: seen, extra: String(format: "loss %.4f", lossSum / Double(seen)))
+                return (loss, x.batchSize)
             }
-            bar.finish()
-            let seconds = Date().timeIntervalSince(start)
+        }, evaluate: {
             let accuracy = Evaluation.accuracy(model, on: test)
+            var text = String(format: "test accuracy %.2f%%", accuracy * 100)
             if let purifier {
                 var evalContext = ForwardContext.inference(seed: 11)
                 let purified = Evaluation.accuracy(model, on: test) { purifier.reconstruct($0, sampling: .sample, context: &evalContext) }
-                log(String(format: "%@ epoch %d: test accuracy after VAE purification %.2f%%", architecture.name, epoch + 1, purified * 100))
+                text += String(format: " (%.2f%% after VAE purification)", purified * 100)
             }
-            let record = EpochRecord(epoch: epoch + 1, trainLoss: lossSum / Double(seen), testMetric: accuracy,
-                                     seconds: seconds, imagesPerSecond: Double(seen) / seconds)
-            history.append(record)
-            log(String(format: "%@ epoch %d: train loss %.4f, test accuracy %.2f%%, %.0f s (%.0f img/s), lr %g",
-                       architecture.name, epoch + 1, record.trainLoss, accuracy * 100, seconds, record.imagesPerSecond,
-                       optimizer.learningRate))
-            try checkpoint.save(network: network, architecture: architecture, optimizer: optimizer, history: history)
-        }
-        let url = try finish(network: network, architecture: architecture, history: history,
-                             finalMetric: ("test_accuracy", history.last.map { String(format: "%.4f", $0.testMetric) } ?? ""))
-        return (url, history)
+            return (accuracy, text)
+        })
     }
 
     /// Replaces a random `fraction` of the batch by sampled VAE reconstructions.
@@ -101,16 +79,14 @@ public final class Trainer {
     /// Trains a VAE on whole images, or on random `patch`×`patch` crops of the training images.
     public func trainVAE(_ architecture: ModelArchitecture, train: LabeledImages, test: LabeledImages, patch: Int?,
                          resume: Bool) throws -> (url: URL, history: [EpochRecord]) {
-        let network = try Network(architecture: architecture, seed: options.seed)
-        guard case .vae(let vae) = network else { throw NeuralNetError.invalidSpec("not a VAE") }
-        let optimizer = options.makeOptimizer()
-        let checkpoint = Checkpoint(directory: URL(fileURLWithPath: options.checkpointDirectory)
-            .appendingPathComponent(architecture.name))
-        var history = resume ? try checkpoint.restore(network: network, optimizer: optimizer) : []
+        let options = self.options
+        var run = try startRun(architecture, resume: resume)
+        guard case .vae(let vae) = run.network else { throw NeuralNetError.invalidSpec("not a VAE") }
         let train = options.trainLimit.map { train.prefix($0) } ?? train
         let test = options.testLimit.map { test.prefix($0) } ?? test
-        let params = network.trainableParameters
+        let (params, optimizer) = (run.network.trainableParameters, run.optimizer)
         let gradients = GradientStore()
+        let objective = VAEObjective(options: options)
         // Fixed held-out batches for the test metric: whole test images, or patches cut from them.
         let testBatches: [Tensor] = {
             var rng = RandomSource(seed: 999)
@@ -121,48 +97,34 @@ public final class Trainer {
                 return test.batch(idx).images
             }
         }()
-        for epoch in history.count..<options.epochs {
-            optimizer.learningRate = options.schedule.rate(epoch: epoch)
+        return try runEpochs(&run, lossFormat: "%.3f", metricName: "test_loss", epoch: { epoch in
             var rng = RandomSource(seed: options.seed &+ UInt64(epoch))
             var context = ForwardContext(training: true, rng: RandomSource(seed: options.seed &* 31 &+ UInt64(epoch)))
             var sampler = BatchSampler(data: train, batchSize: options.batchSize, seed: options.seed &+ UInt64(epoch))
             let steps = patch == nil ? sampler.batchesPerEpoch : options.patchesPerEpoch / options.batchSize
             let order = patch == nil ? sampler.epochOrder() : []
-            let bar = ProgressBar(total: steps, label: "\(architecture.name) epoch \(epoch + 1)/\(options.epochs)")
-            let start = Date()
-            var lossSum = 0.0, seen = 0
-            for step in 0..<steps {
+            return TrainingRun.Epoch(steps: steps) { step in
                 let x = patch.map { PatchSampler.sample(train, count: options.batchSize, patch: $0, rng: &rng) }
                     ?? sampler.batch(order[step]).images
                 let pass = vae.forward(x, sampling: .sample, context: &context)
-                let terms = VAEObjective(options: options).terms(pass: pass, input: x)
+                let terms = objective.terms(pass: pass, input: x)
                 gradients.reset()
                 _ = vae.backward(pass, gradReconstruction: terms.gradReconstruction, gradMean: terms.gradMean,
                                  gradLogVariance: terms.gradLogVariance, gradients: gradients)
                 optimizer.step(params, gradients: gradients)
-                lossSum += terms.loss * Double(x.batchSize)
-                seen += x.batchSize
-                bar.update(step: step + 1, items: seen, extra: String(format: "loss %.3f", lossSum / Double(seen)))
+                return (terms.loss, x.batchSize)
             }
-            bar.finish()
-            let seconds = Date().timeIntervalSince(start)
+        }, evaluate: {
             var evalContext = ForwardContext(training: false, rng: RandomSource(seed: 7), recordsCache: false)
             var testLoss = 0.0, testCount = 0
             for batch in testBatches {
                 let pass = vae.forward(batch, sampling: .sample, context: &evalContext)
-                testLoss += VAEObjective(options: options).terms(pass: pass, input: batch).loss * Double(batch.batchSize)
+                testLoss += objective.terms(pass: pass, input: batch).loss * Double(batch.batchSize)
                 testCount += batch.batchSize
             }
-            let record = EpochRecord(epoch: epoch + 1, trainLoss: lossSum / Double(seen), testMetric: testLoss / Double(max(1, testCount)),
-                                     seconds: seconds, imagesPerSecond: Double(seen) / seconds)
-            history.append(record)
-            log(String(format: "%@ epoch %d: train loss %.3f, test loss %.3f, %.0f s (%.0f img/s)",
-                       architecture.name, epoch + 1, record.trainLoss, record.testMetric, seconds, record.imagesPerSecond))
-            try checkpoint.save(network: network, architecture: architecture, optimizer: optimizer, history: history)
-        }
-        let url = try finish(network: network, architecture: architecture, history: history,
-                             finalMetric: ("test_loss", history.last.map { String(format: "%.4f", $0.testMetric) } ?? ""))
-        return (url, history)
+            let loss = testLoss / Double(max(1, testCount))
+            return (loss, String(format: "test loss %.3f", loss))
+        })
     }
 
     // MARK: - Output

@@ -42,6 +42,11 @@ public struct TrainingOptions: Sendable, Codable {
     public var attackEpsilon: Float = 0.3
     public var attackSteps = 10
     public var adversarialFraction: Float = 0.5
+    /// Whom the guided fine-tuning's PGD attacks: the bare classifier (oblivious) or the whole
+    /// pipeline through the VAE being trained (adaptive), with `attackEOT` noise draws per step.
+    public enum AttackThrough: String, Sendable, Codable, CaseIterable { case classifier, pipeline }
+    public var attackThrough = AttackThrough.classifier
+    public var attackEOT = 1
     /// Output
     public var outputDirectory = "models"
     public var checkpointDirectory = "checkpoints"

@@ -66,6 +66,9 @@ struct TrainCommand: ParsableCommand {
     @Option(name: .customLong("attack-eps"), help: "guided-vae: PGD L∞ radius.") var attackEps: Float = 0.3
     @Option(help: "guided-vae: PGD steps.") var attackSteps: Int = 10
     @Option(help: "guided-vae: fraction of each batch replaced by adversarial images.") var adversarialFraction: Float = 0.5
+    @Option(help: "guided-vae: whom the training attack differentiates: classifier (oblivious) or pipeline (through the VAE being trained).")
+    var attackThrough: String = "classifier"
+    @Option(help: "guided-vae with --attack-through pipeline: EOT noise draws per attack step.") var attackEot: Int = 1
     @Option(help: "Name of the trained model (default: the architecture's).") var name: String?
     @Flag(help: "Continue from the last checkpoint.") var resume = false
     @Flag(help: "Store weights as float16 (compute stays float32).") var half = false
@@ -103,6 +106,12 @@ struct TrainCommand: ParsableCommand {
         o.attackEpsilon = attackEps
         o.attackSteps = attackSteps
         o.adversarialFraction = adversarialFraction
+        guard let through = TrainingOptions.AttackThrough(rawValue: attackThrough) else {
+            throw ValidationError("--attack-through: classifier or pipeline")
+        }
+        o.attackThrough = through
+        guard attackEot >= 1 else { throw ValidationError("--attack-eot must be ≥ 1") }
+        o.attackEOT = attackEot
         if let reconstruction {
             guard let r = TrainingOptions.ReconstructionLoss(rawValue: reconstruction) else { throw ValidationError("--reconstruction: sse or bce") }
             o.reconstructionLoss = r

@@ -161,12 +161,41 @@ struct TrainingTests {
         let x = Self.toyData(count: 8, seed: 5).batch(Array(0..<8))
         var rng = RandomSource(seed: 1)
         let mixed = Trainer.adversarialMix(x.images, labels: x.labels, fraction: 1, attack: .pgd(epsilon: 0.1, steps: 2),
-                                           target: .init(classifier: classifier), rng: &rng)
+                                           target: ClassifierTarget(classifier: classifier), rng: &rng)
         #expect(mixed.maxAbsDifference(x.images) <= 0.1 + 1e-6)
         #expect(mixed != x.images)
         var none = RandomSource(seed: 1)
         #expect(Trainer.adversarialMix(x.images, labels: x.labels, fraction: 0, attack: .pgd(epsilon: 0.1, steps: 2),
-                                       target: .init(classifier: classifier), rng: &none) == x.images)
+                                       target: ClassifierTarget(classifier: classifier), rng: &none) == x.images)
+    }
+
+    @Test func guidedFineTuning_throughThePipeline_attacksTheCurrentVAE() throws {
+        let dir = temp()
+        var o = Self.options(dir)
+        o.epochs = 2
+        let base = try Trainer(options: o, log: { _ in }).trainClassifier(Self.classifier, train: Self.toyData(count: 64, seed: 1),
+                                                                         test: Self.toyData(count: 16, seed: 2), resume: false)
+        guard case .classifier(let classifier) = try ModelFile.load(base.url).network else { Issue.record("kind"); return }
+        let vaeArch = ModelArchitecture(name: "toy-vae-p", version: "0", kind: .vae, inputShape: [8, 8, 1],
+                                        encoder: [.flatten], latentDimension: 8,
+                                        decoder: [.dense(inFeatures: 8, outFeatures: 64), .sigmoid, .reshape([8, 8, 1])],
+                                        weights: "toy-vae-p.safetensors")
+        var guided = Self.options(temp())
+        guided.epochs = 2
+        guided.attackSteps = 2
+        guided.testLimit = 16
+        guided.attackThrough = .pipeline
+        guided.attackEOT = 2
+        let run = try Trainer(options: guided, log: { _ in })
+            .trainGuidedVAE(vaeArch, classifier: classifier, train: Self.toyData(count: 64, seed: 3),
+                            test: Self.toyData(count: 16, seed: 4), resume: false)
+        #expect(run.history.count == 2 && run.history.allSatisfy { $0.trainLoss.isFinite })
+        // The pipeline target differentiates through the VAE with the requested EOT draws.
+        guard case .vae(let vae) = try Network(architecture: vaeArch, seed: 1) else { Issue.record("kind"); return }
+        let target = try Trainer.attackTarget(guided, classifier: classifier, vae: vae)
+        let defended = try #require(target as? DefendedTarget)
+        #expect(defended.backward == .exact && defended.effectiveEOTSamples == 2)
+        #expect(try Trainer.attackTarget(o, classifier: classifier, vae: vae) is ClassifierTarget)
     }
 
     @Test func paperArchitectures_buildWithTheDocumentedParameterCounts() throws {
