@@ -90,9 +90,12 @@ var package = Package(
         .testTarget(name: "TrainingTests", dependencies: ["Training", "Attacks"], swiftSettings: swiftSettings),
         .testTarget(name: "ImagingTests", dependencies: ["Imaging"], exclude: ["Fixtures"], swiftSettings: swiftSettings),
         .testTarget(name: "PurificationTests", dependencies: ["Purification"], swiftSettings: swiftSettings),
-        .testTarget(name: "HTTPServerTests", dependencies: ["HTTPServer"], swiftSettings: swiftSettings),
-        .testTarget(name: "ServiceTests", dependencies: ["Service"], exclude: ["Fixtures"], swiftSettings: swiftSettings),
-        .testTarget(name: "AttacksTests", dependencies: ["Attacks", "Datasets"], exclude: ["Fixtures"], swiftSettings: swiftSettings),
+        // Helpers the socket and long-running tests share: a raw HTTP client, work off the cooperative pool.
+        .target(name: "TestSupport", path: "Tests/TestSupport", swiftSettings: swiftSettings),
+        .testTarget(name: "HTTPServerTests", dependencies: ["HTTPServer", "TestSupport"], swiftSettings: swiftSettings),
+        .testTarget(name: "ServiceTests", dependencies: ["Service", "TestSupport"], exclude: ["Fixtures"], swiftSettings: swiftSettings),
+        .testTarget(name: "AttacksTests", dependencies: ["Attacks", "Datasets", "TestSupport"], exclude: ["Fixtures"],
+                    swiftSettings: swiftSettings),
     ]
 )
 

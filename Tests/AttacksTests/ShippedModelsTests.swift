@@ -2,6 +2,7 @@ import Foundation
 import Testing
 import Datasets
 @testable import Attacks
+import TestSupport
 
 /// The fast check of docs/MODELS.md's clean-accuracy table: the shipped models, loaded as
 /// `vaeguard evaluate --clean` loads them, on the first 500 test images with seed 1, must give
@@ -33,9 +34,7 @@ struct ShippedModelsTests {
     /// (two threads on a 2-core machine), which the socket tests running beside it need; the
     /// expectations are checked back in the test.
     func verify(_ kind: DatasetKind) async throws {
-        let problems = try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<[String], any Error>) in
-            Thread { continuation.resume(with: Result { try Self.problems(kind) }) }.start()
-        }
+        let problems = try await offPool { try Self.problems(kind) }
         #expect(problems.isEmpty, "\(problems.joined(separator: "; "))")
     }
 

@@ -1,6 +1,7 @@
 import Foundation
 import Testing
 @testable import HTTPServer
+import TestSupport
 
 @Suite("Loopback: well-behaved clients")
 struct LoopbackTests {

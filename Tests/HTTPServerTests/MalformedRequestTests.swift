@@ -1,5 +1,6 @@
 import Testing
 @testable import HTTPServer
+import TestSupport
 
 /// Raw byte streams the server must refuse with the right JSON error, closing that
 /// connection and continuing to serve others.

@@ -2,6 +2,7 @@ import Foundation
 import Logging
 import Testing
 @testable import HTTPServer
+import TestSupport
 
 /// Rejects requests without the right key; shows a middleware answering by itself.
 struct APIKeyMiddleware: Middleware {

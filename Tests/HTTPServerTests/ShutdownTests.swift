@@ -1,6 +1,7 @@
 import Foundation
 import Testing
 @testable import HTTPServer
+import TestSupport
 #if canImport(Glibc)
 import Glibc
 #endif

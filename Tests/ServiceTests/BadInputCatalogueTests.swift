@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+import TestSupport
 @testable import Service
 
 /// The bad-input catalogue of docs/RELIABILITY.md, run end to end: each entry is sent as raw
@@ -195,19 +196,27 @@ struct BadInputCatalogueTests {
             let port = Int(service.service.port)
             for entry in entries {
                 let bytes = try entry.request()
-                let reply: RawExchange.Reply
-                do { reply = try await RawExchange.send(bytes, port: port) } catch {
+                let reply: RawResponse
+                do { reply = try await Self.exchange(bytes, port: port) } catch {
                     Issue.record("\(entry.name): \(error)")
                     continue
                 }
-                #expect(reply.status == entry.status, "\(entry.name): got \(reply.status) \(reply.bodyText.prefix(200))")
+                #expect(reply.status == entry.status, "\(entry.name): got \(reply.status) \(reply.bodyString.prefix(200))")
                 if entry.status >= 400 {
-                    #expect(reply.bodyText.contains("\"error\""), "\(entry.name): not a JSON error: \(reply.bodyText.prefix(200))")
+                    #expect(reply.bodyString.contains("\"error\""), "\(entry.name): not a JSON error: \(reply.bodyString.prefix(200))")
                 }
-                let health = try await RawExchange.send(Self.raw("GET /healthz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"), port: port)
+                let health = try await Self.exchange(Self.raw("GET /healthz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"), port: port)
                 #expect(health.status == 200, "/healthz after \(entry.name): \(health.status)")
             }
         }
+    }
+
+    /// One request on a fresh connection and its reply. The server may answer before it has
+    /// read everything (oversized bodies), so sending stops quietly when it closes.
+    static func exchange(_ bytes: [UInt8], port: Int) async throws -> RawResponse {
+        let client = try RawClient(port: UInt16(port), timeout: 60)
+        client.sendAllowingEarlyClose(bytes)
+        return try await client.readResponse()
     }
 
     /// docs/RELIABILITY.md's table lists exactly these entries with these statuses.
@@ -227,77 +236,5 @@ struct BadInputCatalogueTests {
             #expect(documented[entry.name] == entry.status, "RELIABILITY.md row for '\(entry.name)' should say \(entry.status)")
         }
         #expect(documented.count == Self.all.count, "RELIABILITY.md lists \(documented.count) inputs, the catalogue \(Self.all.count)")
-    }
-}
-
-/// One request over a fresh blocking socket, on its own thread so the cooperative pool never
-/// blocks. Reads until the server closes or the response's Content-Length is complete.
-enum RawExchange {
-    struct Reply: Sendable {
-        var status: Int
-        var bodyText: String
-    }
-
-    static func send(_ bytes: [UInt8], port: Int, timeout: Double = 60) async throws -> Reply {
-        try await withCheckedThrowingContinuation { continuation in
-            Thread {
-                continuation.resume(with: Result { try exchange(bytes, port: port, timeout: timeout) })
-            }.start()
-        }
-    }
-
-    struct Failure: Error, CustomStringConvertible { var description: String }
-
-    static func exchange(_ bytes: [UInt8], port: Int, timeout: Double) throws -> Reply {
-        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-        guard fd >= 0 else { throw Failure(description: "socket: \(errno)") }
-        defer { close(fd) }
-        var tv = timeval(tv_sec: Int(timeout), tv_usec: 0)
-        setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, socklen_t(MemoryLayout<timeval>.size))
-        var address = sockaddr_in()
-        address.sin_family = sa_family_t(AF_INET)
-        address.sin_port = in_port_t(UInt16(port).bigEndian)
-        address.sin_addr.s_addr = inet_addr("127.0.0.1")
-        let connected = withUnsafePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
-        }
-        guard connected == 0 else { throw Failure(description: "connect: \(errno)") }
-        var sent = 0
-        while sent < bytes.count {
-            let n = bytes[sent...].withUnsafeBytes { Foundation.send(fd, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) }
-            if n <= 0 { break }  // the server may answer (and close) before reading everything
-            sent += n
-        }
-        var received: [UInt8] = []
-        var buffer = [UInt8](repeating: 0, count: 65536)
-        while true {
-            let n = recv(fd, &buffer, buffer.count, 0)
-            if n <= 0 { break }
-            received += buffer[0..<n]
-            if let reply = complete(received) { return reply }
-        }
-        guard let reply = complete(received, closed: true) else {
-            throw Failure(description: "no complete response (\(received.count) bytes)")
-        }
-        return reply
-    }
-
-    /// The reply once the head and `Content-Length` bytes of body have arrived.
-    static func complete(_ bytes: [UInt8], closed: Bool = false) -> Reply? {
-        let separator: [UInt8] = [13, 10, 13, 10]
-        guard let end = (0...max(0, bytes.count - 4)).first(where: { bytes.count >= 4 && Array(bytes[$0..<($0 + 4)]) == separator })
-        else { return nil }
-        let head = String(decoding: bytes[..<end], as: UTF8.self)
-        let lines = head.components(separatedBy: "\r\n")
-        let parts = lines[0].split(separator: " ")
-        guard parts.count >= 2, let status = Int(parts[1]) else { return nil }
-        let length = lines.dropFirst().compactMap { line -> Int? in
-            let kv = line.split(separator: ":", maxSplits: 1)
-            return kv.count == 2 && kv[0].lowercased() == "content-length" ? Int(kv[1].trimmingCharacters(in: .whitespaces)) : nil
-        }.first
-        let body = bytes[(end + 4)...]
-        if let length, body.count < length, !closed { return nil }
-        if length == nil, !closed { return nil }
-        return Reply(status: status, bodyText: String(decoding: body, as: UTF8.self))
     }
 }

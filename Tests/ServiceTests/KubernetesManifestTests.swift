@@ -1,6 +1,7 @@
 import Testing
 import Foundation
 @testable import Service
+import TestSupport
 
 /// Checks deploy/kubernetes/*.yaml: they parse as YAML (with Python's PyYAML, run as a
 /// subprocess, so the package needs no YAML dependency) and hold the fields the deployment
@@ -75,9 +76,7 @@ struct KubernetesManifestTests {
     /// Runs the parser on its own thread: a blocking `waitUntilExit` on Swift's cooperative
     /// pool (2 threads on a 2-core machine) would stall every other test's server.
     static func load() async -> [String: [Any]]? {
-        let box = await withCheckedContinuation { (c: CheckedContinuation<ResultBox, Never>) in
-            Thread.detachNewThread { c.resume(returning: ResultBox(loadBlocking())) }
-        }
+        guard let box = try? await offPool({ ResultBox(loadBlocking()) }) else { return nil }
         if let failure = box.value.failure { Issue.record(Comment(rawValue: failure)) }
         return box.value.documents
     }

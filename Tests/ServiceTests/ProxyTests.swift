@@ -2,6 +2,7 @@ import Testing
 import Foundation
 import Imaging
 @testable import Service
+import TestSupport
 
 /// The purifying proxy against a real upstream process (a small Python HTTP server).
 @Suite("Purifying proxy", .serialized)
@@ -13,9 +14,7 @@ struct ProxyTests {
         /// Starts the upstream on its own thread: its start-up wait must not block Swift's
         /// cooperative pool, which runs the service's handlers.
         static func start() async throws -> Upstream {
-            try await withCheckedThrowingContinuation { c in
-                Thread.detachNewThread { c.resume(with: Result { try Upstream() }) }
-            }
+            try await offPool { try Upstream() }
         }
 
         private init() throws {

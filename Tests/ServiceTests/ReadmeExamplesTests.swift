@@ -2,6 +2,7 @@ import Testing
 import Foundation
 import Models
 @testable import Service
+import TestSupport
 
 /// Runs the README's curl examples as written (only the host:port is pointed at a test server
 /// started on a free port) against the service with the shipped models.
@@ -21,23 +22,19 @@ struct ReadmeExamplesTests {
 
     /// Runs a shell line from the repository root on its own thread (never on the cooperative pool).
     static func shell(_ line: String) async throws -> Outcome {
-        try await withCheckedThrowingContinuation { c in
-            Thread.detachNewThread {
-                c.resume(with: Result {
-                    let p = Process()
-                    p.executableURL = URL(fileURLWithPath: "/bin/sh")
-                    p.arguments = ["-c", line]
-                    p.currentDirectoryURL = root
-                    let out = Pipe(), err = Pipe()
-                    p.standardOutput = out
-                    p.standardError = err
-                    try p.run()
-                    let o = out.fileHandleForReading.readDataToEndOfFile(), e = err.fileHandleForReading.readDataToEndOfFile()
-                    p.waitUntilExit()
-                    return Outcome(status: p.terminationStatus, stdout: String(decoding: o, as: UTF8.self),
-                                   stderr: String(decoding: e, as: UTF8.self))
-                })
-            }
+        try await offPool {
+            let p = Process()
+            p.executableURL = URL(fileURLWithPath: "/bin/sh")
+            p.arguments = ["-c", line]
+            p.currentDirectoryURL = root
+            let out = Pipe(), err = Pipe()
+            p.standardOutput = out
+            p.standardError = err
+            try p.run()
+            let o = out.fileHandleForReading.readDataToEndOfFile(), e = err.fileHandleForReading.readDataToEndOfFile()
+            p.waitUntilExit()
+            return Outcome(status: p.terminationStatus, stdout: String(decoding: o, as: UTF8.self),
+                           stderr: String(decoding: e, as: UTF8.self))
         }
     }
 
