@@ -99,38 +99,23 @@ report="$out_dir/$stamp.md"
 
 # MARK: - Processes we start, and their cleanup
 
-pids=()          # servers
+source "$root/scripts/lib/serve.sh"
+pids=()          # servers other than VAEGuard (the peer)
 sampler=""       # the RSS sampler of the current run
 wrk_pid=""       # the wrk of the current run
-bin=""
 cleanup() {
   set +e
   [ -n "$wrk_pid" ] && kill "$wrk_pid" 2>/dev/null
   [ -n "$sampler" ] && kill "$sampler" 2>/dev/null
+  vaeguard_stop
   for p in "${pids[@]}"; do kill -TERM "$p" 2>/dev/null; done
   for p in "${pids[@]}"; do
     for ((i = 0; i < 50; i++)); do kill -0 "$p" 2>/dev/null || break; sleep 0.2; done
     kill -KILL "$p" 2>/dev/null
     wait "$p" 2>/dev/null
   done
-  [ -n "$bin" ] && rm -f "$bin"
 }
-trap 'cleanup 2>/dev/null' EXIT   # (bash 5.2 may print a spurious "wait_for: No record of process" here)
 trap 'exit 130' INT TERM
-
-free_port() { python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
-
-wait_ready() {  # name pid url log
-  local name=$1 pid=$2 url=$3 log=$4
-  for _ in $(seq 1 600); do
-    if ! kill -0 "$pid" 2>/dev/null; then
-      echo "load.sh: $name exited during start-up; last lines of $log:" >&2; tail -20 "$log" >&2; exit 1
-    fi
-    [ "$(curl -s -o /dev/null -w '%{http_code}' "$url/readyz")" = 200 ] && return 0
-    sleep 0.2
-  done
-  echo "load.sh: $name not ready after 120 s; last lines of $log:" >&2; tail -20 "$log" >&2; exit 1
-}
 
 # Resident memory of a process and all its descendants, in KiB (uvicorn --workers forks).
 tree_rss_kb() {
@@ -149,13 +134,12 @@ mib() { awk -v k="$1" 'BEGIN {printf "%.1f", k / 1024}'; }
 
 # MARK: - Servers
 
-bin="$(mktemp /tmp/vaeguard-load.XXXXXX)"; cp "$vg" "$bin"; chmod +x "$bin"
-vg_port="$(free_port)"
-"$bin" serve --config "$config" --models "$models" --host 127.0.0.1 --port "$vg_port" --log-level "$log_level" \
-  >"$logs/vaeguard.log" 2>&1 &
-vg_pid=$!; pids+=("$vg_pid")
+echo "starting VAEGuard (log: $logs/vaeguard.log)" >&2
+VAEGUARD_BIN=$vg VG_LOG_FILE=$logs/vaeguard.log VG_LOG_LEVEL=$log_level   # (plain assignments: vaeguard_stop reads them too)
+vaeguard_start --config "$config" --models "$models" || exit 1
+trap 'cleanup 2>/dev/null' EXIT   # (bash 5.2 may print a spurious "wait_for: No record of process" here)
 declare -A url pid label
-url[vaeguard]="http://127.0.0.1:$vg_port"; pid[vaeguard]=$vg_pid; label[vaeguard]="VAEGuard"
+url[vaeguard]=$VG_BASE; pid[vaeguard]=$VG_PID; label[vaeguard]="VAEGuard"
 servers=(vaeguard)
 
 if [ "$peer" = 1 ]; then
@@ -166,13 +150,8 @@ if [ "$peer" = 1 ]; then
   peer_pid=$!; pids+=("$peer_pid")
   url[peer]="http://127.0.0.1:$peer_port"; pid[peer]=$peer_pid; label[peer]="peer (FastAPI + PyTorch)"
   servers+=(peer)
-fi
-
-echo "starting VAEGuard on ${url[vaeguard]} (log: $logs/vaeguard.log)" >&2
-wait_ready VAEGuard "$vg_pid" "${url[vaeguard]}" "$logs/vaeguard.log"
-if [ "$peer" = 1 ]; then
   echo "starting peer on ${url[peer]} (log: $logs/peer.log)" >&2
-  wait_ready peer "$peer_pid" "${url[peer]}" "$logs/peer.log"
+  wait_ready peer "$peer_pid" "${url[peer]}" "$logs/peer.log" || exit 1
 fi
 
 # "model purifier purifier ..." per loaded model, from GET /v1/models.
@@ -321,7 +300,7 @@ load_after="$(sed 's/^.*load average: //' <<<"$(uptime)")"
     [ -n "${!v:-}" ] && settings+="$v=\"${!v}\" "
   done
   echo "- command: \`${settings}scripts/load.sh$([ "$peer" = 1 ] && echo " --peer")\`"
-  echo "- commit: $(git -C "$root" rev-parse --short HEAD 2>/dev/null || echo unknown); binary: $vg ($("$bin" --version 2>/dev/null | head -1))"
+  echo "- commit: $(git -C "$root" rev-parse --short HEAD 2>/dev/null || echo unknown); binary: $vg ($("$vg" --version 2>/dev/null | head -1))"
   echo "- machine: $(nproc) cores, $(awk -F': ' '/^model name/ {print $2; exit}' /proc/cpuinfo); load average $load_before at the start, $load_after at the end"
   echo "- wrk: $wrk_threads thread(s) (at most one per connection), ${duration}s per run, timeout $timeout, warm-up ${warmup}s at 8 connections per scenario; body = the PNG file, Content-Type image/png"
   echo "- VAEGuard: $(basename "$config"), models $models, log level $log_level"
