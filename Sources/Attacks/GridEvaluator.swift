@@ -57,11 +57,16 @@ public final class GridEvaluator: @unchecked Sendable {
                 // Oblivious: one set of adversarial images per (attack, ε[, seed]) for all defenses.
                 if grid.threats.contains(.oblivious) {
                     var shared: (Tensor, Distortion, Double)?
+                    var repeated = RepeatedCells()
                     for seed in grid.seeds {
                         let pending = grid.defenses.filter {
                             !store.contains(key(attack, eps, .oblivious, $0, seed))
                         }
                         if pending.isEmpty { continue }
+                        if let cells = repeated.cells(for: pending, seed: seed, deterministicAttack: !attack.isRandomised) {
+                            for cell in cells { try finish(cell) }
+                            continue
+                        }
                         let generated: (Tensor, Distortion, Double)
                         if let shared, !attack.isRandomised {
                             generated = shared
@@ -71,7 +76,13 @@ public final class GridEvaluator: @unchecked Sendable {
                             shared = generated
                         }
                         for d in pending {
-                            try finish(try evaluate(generated, attack: attack, eps: eps, threat: .oblivious, defense: d, seed: seed, eot: 0))
+                            if let cell = repeated.cell(for: d, seed: seed, deterministicAttack: !attack.isRandomised) {
+                                try finish(cell)
+                                continue
+                            }
+                            let cell = try evaluate(generated, attack: attack, eps: eps, threat: .oblivious, defense: d, seed: seed, eot: 0)
+                            repeated.remember(cell, defense: d)
+                            try finish(cell)
                         }
                     }
                 }
@@ -83,7 +94,12 @@ public final class GridEvaluator: @unchecked Sendable {
                                                         eotSamples: grid.settings.eotSamples)
                         let deterministic = !attack.isRandomised && !target.isStochastic
                         var shared: (Tensor, Distortion, Double)?
+                        var repeated = RepeatedCells()
                         for seed in grid.seeds where !store.contains(key(attack, eps, threat, d, seed)) {
+                            if let cell = repeated.cell(for: d, seed: seed, deterministicAttack: deterministic) {
+                                try finish(cell)
+                                continue
+                            }
                             let generated: (Tensor, Distortion, Double)
                             if let shared, deterministic {
                                 generated = shared
@@ -92,12 +108,39 @@ public final class GridEvaluator: @unchecked Sendable {
                                                      salt: "\(threat.rawValue)|\(d.name)|\(deterministic ? 0 : seed)")
                                 shared = generated
                             }
-                            try finish(try evaluate(generated, attack: attack, eps: eps, threat: threat, defense: d, seed: seed,
-                                                    eot: target.effectiveEOTSamples))
+                            let cell = try evaluate(generated, attack: attack, eps: eps, threat: threat, defense: d, seed: seed,
+                                                    eot: target.effectiveEOTSamples)
+                            repeated.remember(cell, defense: d)
+                            try finish(cell)
                         }
                     }
                 }
             }
+        }
+    }
+
+    /// Cells that another seed would only repeat: with a deterministic attack and a
+    /// deterministic defense (none, JPEG, a VAE in mean mode) every seed sees the same images
+    /// and gives the same count, so the first seed's cell is copied instead of recomputed.
+    struct RepeatedCells {
+        private var first: [String: CellResult] = [:]
+
+        mutating func remember(_ cell: CellResult, defense: DefenseSpec) {
+            if first[defense.name] == nil { first[defense.name] = cell }
+        }
+
+        func cell(for defense: DefenseSpec, seed: UInt64, deterministicAttack: Bool) -> CellResult? {
+            guard deterministicAttack, !defense.isStochastic, var cell = first[defense.name] else { return nil }
+            cell.seed = seed
+            cell.attackSeconds = 0
+            cell.evaluationSeconds = 0
+            return cell
+        }
+
+        /// All of `defenses` at `seed` when every one is a repeat (no attack needed then).
+        func cells(for defenses: [DefenseSpec], seed: UInt64, deterministicAttack: Bool) -> [CellResult]? {
+            let cells = defenses.compactMap { cell(for: $0, seed: seed, deterministicAttack: deterministicAttack) }
+            return cells.count == defenses.count ? cells : nil
         }
     }
 

@@ -51,6 +51,15 @@ struct EvaluationTests {
         #expect(store.cells.allSatisfy { $0.threat != .adaptiveEOT || ($0.defense == "vae" && $0.eotSamples == 2) })
         #expect(store.cells.contains { $0.threat == .adaptiveBPDA && $0.defense == "jpeg:50" })
         #expect(store.clean.contains { $0.defense == "vae:mean" } && store.clean.contains { $0.defense == "none" && $0.accuracy > 0.95 })
+        // Deterministic attack and defense: seed 2 repeats seed 1's cell instead of recomputing it.
+        for d in ["none", "jpeg:50"] {
+            let cells = store.cells.filter { $0.defense == d && $0.attack == .fgsm && $0.threat == .oblivious }
+            for c in cells where c.seed == 2 {
+                let first = cells.first { $0.seed == 1 && $0.epsilon == c.epsilon }!
+                #expect(c.correct == first.correct && c.evaluationSeconds == 0)
+            }
+        }
+        #expect(store.cells.filter { $0.defense == "vae" && $0.seed == 2 }.allSatisfy { $0.evaluationSeconds > 0 })
         // Same worker count or not, the same cell gives the same numbers.
         let store1 = try ResultStore(directory: dir.appendingPathComponent("one"), resume: false)
         let single = GridEvaluator(model: model, images: x, labels: y, grid: grid, store: store1, batchSize: 5, workers: 1)
