@@ -11,8 +11,12 @@ from the stored per-seed results, never from copied numbers.
       A row is DIR[+DIR…]:DEFENSE[=LABEL][@CLEANDIR]; clean accuracy comes from CLEANDIR
       (default --clean) for the same defense name. The adaptive column takes the strongest adaptive
       threat stored for the cell (lowest accuracy) and names it.
+
+  section  a folder's summary.md for docs/RESULTS.md: its plots are copied to
+      docs/plots/NAME/ and the links rewritten; headings go one level down.
+      scripts/results-tables.py section runs/eval/mnist-paper mnist-paper
 """
-import argparse, csv, math, os, sys
+import argparse, csv, math, os, shutil, sys
 from collections import defaultdict
 
 
@@ -85,6 +89,25 @@ def robustness(args):
         print("\n" + note)
 
 
+def section(args):
+    src = os.path.join(args.dir, "summary.md")
+    text = open(src).read()
+    plots = os.path.join(args.dir, "plots")
+    dest = os.path.join(args.docs, "plots", args.name)
+    if os.path.isdir(plots):
+        os.makedirs(dest, exist_ok=True)
+        for f in sorted(os.listdir(plots)):
+            if f.endswith(".svg"):
+                shutil.copyfile(os.path.join(plots, f), os.path.join(dest, f))
+    text = text.replace("](plots/", f"](plots/{args.name}/")
+    out = []
+    for line in text.splitlines():
+        if line.startswith("#"):
+            line = "#" + line
+        out.append(line)
+    print("\n".join(out).strip())
+
+
 def main():
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     sub = p.add_subparsers(dest="cmd", required=True)
@@ -94,9 +117,15 @@ def main():
     r.add_argument("--eps-labels", help="how to print each ε (e.g. 8/255)")
     r.add_argument("--clean", help="folder with clean.csv for the clean column")
     r.add_argument("--row", action="append", required=True)
+    sc = sub.add_parser("section")
+    sc.add_argument("dir")
+    sc.add_argument("name")
+    sc.add_argument("--docs", default="docs")
     a = p.parse_args()
     if a.cmd == "robustness":
         robustness(a)
+    elif a.cmd == "section":
+        section(a)
 
 
 if __name__ == "__main__":
