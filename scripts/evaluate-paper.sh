@@ -4,13 +4,13 @@
 # exact commands recorded there. Resumable: every step passes --resume, so the script can be
 # stopped and restarted and only the missing cells run.
 #
-#   scripts/evaluate-paper.sh [step...]   steps: mnist-clean mnist-paper mnist-adaptive mnist-cw
-#                                                cifar10-clean cifar10-paper cifar10-adaptive cifar10-cw
+#   scripts/evaluate-paper.sh [step...]   steps: mnist-clean mnist-paper mnist-adaptive mnist-cw mnist-stride2
+#                                                cifar10-clean cifar10-paper cifar10-adaptive cifar10-cw cifar10-stride2
 # Each step writes its own folder, $OUT/<step>: a folder's run.json pins images, models and
 # attack settings, and --resume refuses to mix in cells computed with others.
 # Environment: IMAGES (default 500), ADAPTIVE_IMAGES (100), CW_IMAGES (100), SEEDS (1,2,3),
 #              OUT (runs/eval), VAEGUARD_BIN (.build/release/vaeguard), WORKERS (all cores),
-#              PGD_STEPS (40), EOT (10).
+#              PGD_STEPS (40), EOT (10), CW_THREAT (oblivious,adaptive).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 VG=${VAEGUARD_BIN:-.build/release/vaeguard}
@@ -18,6 +18,7 @@ BIN=$(mktemp /tmp/vaeguard-eval.XXXXXX); cp "$VG" "$BIN"; chmod +x "$BIN"; trap 
 IMAGES=${IMAGES:-500}
 ADAPTIVE_IMAGES=${ADAPTIVE_IMAGES:-100}
 CW_IMAGES=${CW_IMAGES:-100}
+CW_THREAT=${CW_THREAT:-oblivious,adaptive}
 PGD_STEPS=${PGD_STEPS:-40}
 EOT=${EOT:-10}
 SEEDS=${SEEDS:-1,2,3}
@@ -49,11 +50,11 @@ for step in "${steps[@]}"; do
       # All 10,000 test images. (K-sample averaging, vae:k=5, only on MNIST: 5× the VAE cost.)
       defs=$PAPER_DEFENSES,vae:mean; [ "$ds" = mnist ] && defs=$defs,vae:k=5
       [ -n "$patchdefs" ] && defs=$defs,patch-vae,patch-vae:mean
-      run "$step" --dataset "$ds" --clean --defenses "$defs" --seeds "$SEEDS" --output "$OUT/$step"
-      # CIFAR-10: the patch VAE at stride 2 (4x the patches), the option that trades compute for clean accuracy.
-      if [ "$ds" = cifar10 ] && [ -n "$patchdefs" ]; then
-        run "$step-stride2" --dataset "$ds" --clean --defenses patch-vae:stride=2 --seeds 1 --output "$OUT/$step-stride2"
-      fi ;;
+      run "$step" --dataset "$ds" --clean --defenses "$defs" --seeds "$SEEDS" --output "$OUT/$step" ;;
+    *-stride2)
+      # The patch VAE at stride = patch/4 (4x the patches): compute traded for clean accuracy.
+      stride=4; [ "$ds" = cifar10 ] && stride=2
+      run "$step" --dataset "$ds" --clean --defenses "patch-vae:stride=$stride" --seeds 1 --output "$OUT/$step" ;;
     *-paper)
       run "$step" --dataset "$ds" --attack fgsm,ifgsm --eps paper --defenses "$PAPER_DEFENSES$patchdefs" \
         --threat oblivious --images "$IMAGES" --seeds "$SEEDS" --output "$OUT/$step" ;;
@@ -67,7 +68,7 @@ for step in "${steps[@]}"; do
     *-cw)
       # CW-L2 (3 binary-search steps × 50 Adam steps; adaptive: EOT through the VAEs, BPDA for JPEG).
       run "$step" --dataset "$ds" --attack cw --eps paper --defenses "none,jpeg:23,vae$patchdefs" \
-        --threat oblivious,adaptive --cw-binary-steps 3 --cw-steps 50 --eot "$EOT" --images "$CW_IMAGES" --seeds 1 \
+        --threat "$CW_THREAT" --cw-binary-steps 3 --cw-steps 50 --eot "$EOT" --images "$CW_IMAGES" --seeds 1 \
         --output "$OUT/$step" ;;
     *) echo "unknown step $step" >&2; exit 2 ;;
   esac
