@@ -1,4 +1,5 @@
 import Foundation
+import Synchronization
 import Engine
 import NeuralNet
 import Purification
@@ -165,10 +166,39 @@ public final class GridEvaluator: @unchecked Sendable {
     // MARK: - Batched, parallel primitives
 
     /// Adversarial images for every test image, with their distortion and the seconds taken.
+    ///
+    /// CW finds each image's minimal fooling perturbation whatever ε is, so it runs once per
+    /// target (`salt`) and every ε is that result projected onto its L2 ball.
     public func generate(_ attack: AttackKind, _ eps: Float, target: any AttackTarget, salt: String) -> (Tensor, Distortion, Double) {
         let start = Date()
+        let adv: Tensor
+        if attack == .cw {
+            let cw = grid.settings.cw
+            let minimal = cwMinimal.withLock { $0[salt] } ?? {
+                let m = perturbAll(salt: salt, seedParts: ["cw"]) { x, labels, rng in
+                    cw.perturb(x, labels: labels, target: target, rng: &rng)
+                }
+                cwMinimal.withLock { $0[salt] = m }
+                return m
+            }()
+            adv = CarliniWagnerL2.projectL2(minimal, around: images, radius: eps)
+        } else {
+            let settings = grid.settings
+            adv = perturbAll(salt: salt, seedParts: [attack.rawValue, "\(eps)"]) { x, labels, rng in
+                settings.run(attack, epsilon: eps, x: x, labels: labels, target: target, rng: &rng)
+            }
+        }
+        return (adv, Distortion(original: images, adversarial: adv), Date().timeIntervalSince(start))
+    }
+
+    /// Minimal-norm CW images per target, shared by the grid's L2 radii.
+    private let cwMinimal = Mutex<[String: Tensor]>([:])
+
+    /// `perturb` applied to every mini-batch in parallel, each with its own generator seeded
+    /// from (salt, seedParts, batch index).
+    private func perturbAll(salt: String, seedParts: [String],
+                            _ perturb: @escaping @Sendable (Tensor, [Int], inout RandomSource) -> Tensor) -> Tensor {
         let labels = attackLabels
-        let settings = grid.settings
         let n = images.batchSize, size = images.itemCount, bs = batchSize
         let batches = (n + bs - 1) / bs
         var out = [Float](repeating: 0, count: images.count)
@@ -176,15 +206,13 @@ public final class GridEvaluator: @unchecked Sendable {
             Parallel.forEachChunk(count: batches, maxChunks: workers) { range in
                 for bi in range {
                     let lo = bi * bs, hi = min(n, lo + bs)
-                    let x = images.batch(lo..<hi)
-                    var rng = RandomSource(seed: SeedMixer.seed(salt, attack.rawValue, "\(eps)", "\(bi)"))
-                    let adv = settings.run(attack, epsilon: eps, x: x, labels: Array(labels[lo..<hi]), target: target, rng: &rng)
+                    var rng = RandomSource(seed: SeedMixer.seed(([salt] + seedParts + ["\(bi)"]).joined(separator: "|")))
+                    let adv = perturb(images.batch(lo..<hi), Array(labels[lo..<hi]), &rng)
                     for i in 0..<adv.count { buffer[lo * size + i] = adv.storage[i] }
                 }
             }
         }
-        let adv = Tensor(shape: images.shape, storage: out)
-        return (adv, Distortion(original: images, adversarial: adv), Date().timeIntervalSince(start))
+        return Tensor(shape: images.shape, storage: out)
     }
 
     /// How many of `x` the defended model classifies correctly (true labels).

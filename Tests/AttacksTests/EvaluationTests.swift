@@ -105,4 +105,24 @@ struct EvaluationTests {
         withPatch.models["patchVAE"] = "p@1 sha256:dd"
         try ResultStore(directory: dir, resume: true).adopt(withPatch)
     }
+
+    @Test func cwRunsOncePerTarget_andEachRadiusIsItsProjection() throws {
+        let (x, y) = TinyModels.dataset(count: 6)
+        let model = TinyModels.defended(classifier: try TinyModels.templateClassifier(), vae: nil)
+        var settings = AttackSettings()
+        settings.cw = CarliniWagnerL2(binarySteps: 2, steps: 20)
+        let grid = EvaluationGrid(dataset: "tiny", attacks: [.cw], epsilons: [.cw: [0.3, 100]], defenses: [try DefenseSpec(parsing: "none")],
+                                  threats: [.oblivious], bestAdaptive: false, seeds: [1], settings: settings)
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("cw-test-\(UInt64.random(in: 0...UInt64.max))")
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let evaluator = GridEvaluator(model: model, images: x, labels: y, grid: grid, store: try ResultStore(directory: dir, resume: false))
+        let target = ClassifierTarget(classifier: model.classifier)
+        let unbounded = evaluator.generate(.cw, 100, target: target, salt: "t").0
+        let small = evaluator.generate(.cw, 0.3, target: target, salt: "t").0
+        #expect(small.maxAbsDifference(CarliniWagnerL2.projectL2(unbounded, around: x, radius: 0.3)) < 1e-6)
+        #expect(unbounded.maxAbsDifference(x) > 0, "CW found perturbations")
+        try evaluator.run()
+        let cells = evaluator.store.cells.sorted { $0.epsilon < $1.epsilon }
+        #expect(cells.count == 2 && cells[0].accuracy >= cells[1].accuracy)
+    }
 }
