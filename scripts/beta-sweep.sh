@@ -4,7 +4,7 @@
 # robustness with the shipped classifier. Resumable (training and evaluation both --resume).
 #
 #   scripts/beta-sweep.sh [beta...]        default: 0.01 0.1 1 4
-# Environment: EPOCHS (5), IMAGES (500), ADAPTIVE_IMAGES (100), SEEDS (1,2,3), OUT (runs/beta),
+# Environment: EPOCHS (5), IMAGES (500), ADAPTIVE_IMAGES (100), ADAPTIVE_EPS (0.1), SEEDS (1,2,3), OUT (runs/beta),
 #              THREADS (all cores), VAEGUARD_BIN (.build/release/vaeguard).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -13,6 +13,7 @@ BIN=$(mktemp /tmp/vaeguard-beta.XXXXXX); cp "$VG" "$BIN"; chmod +x "$BIN"; trap 
 EPOCHS=${EPOCHS:-5}
 IMAGES=${IMAGES:-500}
 ADAPTIVE_IMAGES=${ADAPTIVE_IMAGES:-100}
+ADAPTIVE_EPS=${ADAPTIVE_EPS:-0.1}
 SEEDS=${SEEDS:-1,2,3}
 OUT=${OUT:-runs/beta}
 THREADS_ARG=(); [ -n "${THREADS:-}" ] && THREADS_ARG=(--threads "$THREADS")
@@ -34,7 +35,11 @@ for beta in "${betas[@]}"; do
   "$BIN" evaluate --dataset mnist --vae "$vae" --attack fgsm,ifgsm --eps 0.05,0.1,0.2,0.3 --defenses vae \
     --threat oblivious --images "$IMAGES" --seeds "$SEEDS" --output "$OUT/eval-$beta/oblivious" --resume \
     "${WORKERS_ARG[@]}" >>"$log" 2>&1
-  "$BIN" evaluate --dataset mnist --vae "$vae" --attack pgd --eps 0.1,0.3 --defenses vae --threat oblivious,adaptive \
+  # PGD-40: oblivious at both budgets; adaptive (through the VAE, EOT-10) at ADAPTIVE_EPS.
+  "$BIN" evaluate --dataset mnist --vae "$vae" --attack pgd --eps 0.1,0.3 --defenses vae --threat oblivious \
+    --eot 10 --images "$ADAPTIVE_IMAGES" --seeds 1 --output "$OUT/eval-$beta/adaptive" --resume \
+    "${WORKERS_ARG[@]}" >>"$log" 2>&1
+  "$BIN" evaluate --dataset mnist --vae "$vae" --attack pgd --eps "$ADAPTIVE_EPS" --defenses vae --threat adaptive \
     --eot 10 --images "$ADAPTIVE_IMAGES" --seeds 1 --output "$OUT/eval-$beta/adaptive" --resume \
     "${WORKERS_ARG[@]}" >>"$log" 2>&1
 done

@@ -14,6 +14,7 @@ def card(path):
     data = open(weights, "rb").read()
     options = json.loads(meta.get("options", "{}"))
     curve_path = path.replace(".json", ".curve.csv")
+    base_curve = path.replace(".json", "-base.curve.csv")
     lines = [f"### {arch['name']} (version {arch['version']})", ""]
     kind = arch["kind"]
     params = "?"
@@ -24,6 +25,8 @@ def card(path):
     lines.append(f"| data | {meta.get('dataset', '?')} training set" +
                  (f" (random {arch['inputShape'][0]}×{arch['inputShape'][1]} patches)" if arch['name'].startswith('patch') else "") + " |")
     lines.append(f"| command | `{meta.get('command', '?')}` |")
+    if options.get("initialWeights"):
+        lines.append(f"| starts from | the weights of `{options['initialWeights']}` as they were before this run (fine-tuning; that model's own card and command come first) |")
     lines.append(f"| epochs | {meta.get('epochs', '?')} |")
     secs = float(meta.get("train_seconds", "0"))
     lines.append(f"| wall time | {secs/60:.1f} min (on a 2-core machine shared with other jobs) |")
@@ -40,6 +43,10 @@ def card(path):
         lines.append(f"| loss | {options.get('reconstructionLoss', '?')} + {options.get('klWeight', '?')} × KL ({options.get('klReduction', '?')} over latents) |")
     lines.append(f"| weights | `{arch['weights']}`, {arch.get('storage', 'F32')}, {len(data)/1e6:.1f} MB |")
     lines.append(f"| sha256 | `{hashlib.sha256(data).hexdigest()}` |")
+    if os.path.exists(base_curve):
+        rows = [r.split(",") for r in open(base_curve).read().split("\n")[1:] if r]
+        lines += ["", f"Curve of the run it started from (`{os.path.basename(base_curve)}`): epoch: test acc. %", "",
+                  ", ".join(f"{r[0]}: {float(r[2])*100:.2f}" for r in rows)]
     if os.path.exists(curve_path):
         rows = [r.split(",") for r in open(curve_path).read().split("\n")[1:] if r]
         metric = "test acc. %" if kind == "classifier" else "test loss"

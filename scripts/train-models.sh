@@ -4,7 +4,8 @@
 # resumes where it stopped (`--resume`), so the script can be stopped and restarted.
 #
 #   scripts/train-models.sh [step...]     steps: mnist-classifier mnist-vae cifar10-classifier
-#                                                cifar10-vae patch-vae-gray-8 patch-vae-rgb-8
+#                                                cifar10-classifier-finetune cifar10-vae
+#                                                patch-vae-gray-8 patch-vae-rgb-8
 #                                                patch-vae-gray-16 patch-vae-rgb-16
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -21,14 +22,20 @@ run() {
 }
 
 steps=("$@")
-[ ${#steps[@]} -eq 0 ] && steps=(mnist-classifier mnist-vae patch-vae-gray-8 patch-vae-rgb-8 patch-vae-gray-16 patch-vae-rgb-16 cifar10-classifier cifar10-vae)
+[ ${#steps[@]} -eq 0 ] && steps=(mnist-classifier mnist-vae patch-vae-gray-8 patch-vae-rgb-8 patch-vae-gray-16 patch-vae-rgb-16 cifar10-classifier cifar10-classifier-finetune cifar10-vae)
 for step in "${steps[@]}"; do
   case $step in
     mnist-classifier)   run $step train classifier --dataset mnist --epochs 12 --milestones 8 ;;
     mnist-vae)          run $step train vae --dataset mnist --epochs 20 ;;
     cifar10-classifier) run $step train classifier --dataset cifar10 --epochs 16 --batch-size 128 --augment \
                           --weight-decay 1e-4 --milestones 11,14 ;;
-    cifar10-vae)        run $step train vae --dataset cifar10 --epochs 12 --half ;;
+    # Fine-tunes the 16-epoch classifier above in place (7 more epochs, lower learning rate).
+    cifar10-classifier-finetune)
+                        run $step train classifier --dataset cifar10 --epochs 7 --batch-size 128 --augment \
+                          --weight-decay 1e-4 --learning-rate 2e-4 --milestones 3 \
+                          --initial-weights models/cifar10-classifier.json --name cifar10-classifier \
+                          --checkpoints checkpoints/cifar-ft --model-version 1.1.0 ;;
+    cifar10-vae)        run $step train vae --dataset cifar10 --epochs 9 --half --model-version 1.1.0 ;;
     # Patch VAEs follow the paper's patch loss: BCE summed over the patch + 0.01 x KL averaged over latents.
     patch-vae-gray-8)   run $step train patch-vae --dataset mnist --patch 8 --latent 64 --width 2 --epochs 10 \
                           --reconstruction bce --kl-reduction mean ;;
