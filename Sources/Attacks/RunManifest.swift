@@ -51,9 +51,12 @@ public struct RunManifest: Codable, Equatable, Sendable {
 
 extension ResultStore {
     /// Checks `manifest` against the folder's `run.json` (if any) and records the union.
-    /// Throws when resuming would mix cells of different runs.
-    public func adopt(_ manifest: RunManifest) throws(AttackError) {
+    /// Throws when resuming would mix cells of different runs. Returns a warning when the folder
+    /// holds results but no `run.json` (written before manifests existed): those cannot be checked.
+    @discardableResult
+    public func adopt(_ manifest: RunManifest) throws(AttackError) -> String? {
         let url = directory.appendingPathComponent("run.json")
+        var warning: String?
         var combined = manifest
         if let data = FileManager.default.contents(atPath: url.path) {
             let stored: RunManifest
@@ -64,11 +67,15 @@ extension ResultStore {
                     + "choose another --output")
             }
             combined = manifest.merged(with: stored)
+        } else if !cells.isEmpty || !clean.isEmpty {
+            warning = "\(directory.path) holds results but no run.json: its earlier cells cannot be checked against "
+                + "this run's images, models and settings"
         }
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
         let data: Data
         do { data = try encoder.encode(combined) } catch { throw .io("cannot encode run.json: \(error)") }
         try writeText(String(decoding: data, as: UTF8.self) + "\n", to: "run.json")
+        return warning
     }
 }

@@ -119,10 +119,11 @@ struct EvaluateCommand: ParsableCommand {
         let root = try DatasetKind.locateRoot(explicit: datasets)
         let test = try kind.load(root: root, split: .test)
         let store = try ResultStore(directory: URL(fileURLWithPath: output), resume: resume)
-        try store.adopt(RunManifest(dataset: kind.rawValue, models: model.fingerprint,
+        let unchecked = try store.adopt(RunManifest(dataset: kind.rawValue, models: model.fingerprint,
                                     attackImages: attacks.isEmpty ? nil : min(images, test.count),
                                     cleanImages: clean ? min(cleanImages ?? test.count, test.count) : nil,
                                     settings: attacks.isEmpty ? nil : settings))
+        if let unchecked { print("warning: \(unchecked)") }
         let grid = EvaluationGrid(dataset: kind.rawValue, attacks: attacks, epsilons: epsilons, defenses: specs, threats: threats,
                                   bestAdaptive: bestAdaptive, seeds: seedList, settings: settings)
         print("models: \(model.description)")

@@ -68,6 +68,9 @@ struct EvaluationTests {
         // Resume: nothing left to do; without --resume the folder is refused.
         let resumed = try ResultStore(directory: dir, resume: true)
         #expect(resumed.cells.count == 30)
+        // Results written without a run.json (before manifests) resume with a warning.
+        #expect(try resumed.adopt(RunManifest(dataset: "tiny", models: [:], attackImages: 12, cleanImages: nil,
+                                              settings: settings)) != nil)
         #expect(GridEvaluator(model: model, images: x, labels: y, grid: grid, store: resumed).pendingCount == 0)
         #expect(throws: AttackError.self) { _ = try ResultStore(directory: dir, resume: false) }
         try Report.write(resumed)
@@ -84,7 +87,7 @@ struct EvaluationTests {
         defer { try? FileManager.default.removeItem(at: dir) }
         let models = ["classifier": "c@1 sha256:aa", "vae": "v@1 sha256:bb"]
         let run = RunManifest(dataset: "mnist", models: models, attackImages: 500, cleanImages: nil, settings: AttackSettings())
-        try ResultStore(directory: dir, resume: false).adopt(run)
+        #expect(try ResultStore(directory: dir, resume: false).adopt(run) == nil)
         // The same run resumes; a clean-only run into the same folder adds its own field.
         try ResultStore(directory: dir, resume: true).adopt(run)
         try ResultStore(directory: dir, resume: true)
