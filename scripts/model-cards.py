@@ -26,7 +26,7 @@ def card(path):
                  (f" (random {arch['inputShape'][0]}×{arch['inputShape'][1]} patches)" if arch['name'].startswith('patch') else "") + " |")
     lines.append(f"| command | `{meta.get('command', '?')}` |")
     if options.get("initialWeights"):
-        lines.append(f"| starts from | the weights of `{options['initialWeights']}` as they were before this run (fine-tuning; that model's own card and command come first) |")
+        lines.append(f"| starts from | the weights of `{options['initialWeights']}` as they were before this run (fine-tuning; scripts/train-models.sh runs the base training first) |")
     lines.append(f"| epochs | {meta.get('epochs', '?')} |")
     secs = float(meta.get("train_seconds", "0"))
     lines.append(f"| wall time | {secs/60:.1f} min (on a 2-core machine shared with other jobs) |")
