@@ -83,7 +83,7 @@ def robustness(args):
                 adaptive = f"{fmt(stats(values))} ({threat.replace('adaptive-', '').upper()})"
             cells += [fmt(obl), adaptive]
         lines.append("| " + " | ".join(cells) + " |")
-    note = f"Images per cell: {', '.join(sorted(images))}." if images else ""
+    note = f"Top-1 accuracy (%); images per attacked cell: {', '.join(sorted(images))}; clean: all test images." if images else ""
     print("\n".join(lines))
     if note:
         print("\n" + note)
