@@ -97,6 +97,13 @@ struct TrainingTests {
         #expect(try ModelFile.load(patch.url).architecture.inputShape == [4, 4, 1])
     }
 
+    /// A linear-decoder VAE on 8×8 grey images with 8 latents, for the fine-tuning tests.
+    static func denseVAE(name: String) -> ModelArchitecture {
+        ModelArchitecture(name: name, version: "0", kind: .vae, inputShape: [8, 8, 1], encoder: [.flatten], latentDimension: 8,
+                          decoder: [.dense(inFeatures: 8, outFeatures: 64), .sigmoid, .reshape([8, 8, 1])],
+                          weights: "\(name).safetensors")
+    }
+
     @Test func purifierAwareFineTuning_mixesReconstructionsIntoBatches() throws {
         let dir = temp()
         let vaeArch = ModelArchitecture(name: "toy-vae", version: "0", kind: .vae, inputShape: [8, 8, 1],
@@ -139,10 +146,7 @@ struct TrainingTests {
                                                                          test: Self.toyData(count: 16, seed: 2), resume: false)
         guard case .classifier(let classifier) = try ModelFile.load(base.url).network else { Issue.record("kind"); return }
         let before = classifier.parameters.map(\.value)
-        let vaeArch = ModelArchitecture(name: "toy-vae", version: "0", kind: .vae, inputShape: [8, 8, 1],
-                                        encoder: [.flatten], latentDimension: 8,
-                                        decoder: [.dense(inFeatures: 8, outFeatures: 64), .sigmoid, .reshape([8, 8, 1])],
-                                        weights: "toy-vae.safetensors")
+        let vaeArch = Self.denseVAE(name: "toy-vae")
         var guided = Self.options(temp())
         guided.epochs = 4
         guided.attackEpsilon = 0.3
@@ -176,10 +180,7 @@ struct TrainingTests {
         let base = try Trainer(options: o, log: { _ in }).trainClassifier(Self.classifier, train: Self.toyData(count: 64, seed: 1),
                                                                          test: Self.toyData(count: 16, seed: 2), resume: false)
         guard case .classifier(let classifier) = try ModelFile.load(base.url).network else { Issue.record("kind"); return }
-        let vaeArch = ModelArchitecture(name: "toy-vae-p", version: "0", kind: .vae, inputShape: [8, 8, 1],
-                                        encoder: [.flatten], latentDimension: 8,
-                                        decoder: [.dense(inFeatures: 8, outFeatures: 64), .sigmoid, .reshape([8, 8, 1])],
-                                        weights: "toy-vae-p.safetensors")
+        let vaeArch = Self.denseVAE(name: "toy-vae-p")
         var guided = Self.options(temp())
         guided.epochs = 2
         guided.attackSteps = 2
