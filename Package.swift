@@ -89,9 +89,9 @@ var package = Package(
         .testTarget(name: "DatasetsTests", dependencies: ["Datasets"], swiftSettings: swiftSettings),
         .testTarget(name: "TrainingTests", dependencies: ["Training", "Attacks"], swiftSettings: swiftSettings),
         .testTarget(name: "ImagingTests", dependencies: ["Imaging"], exclude: ["Fixtures"], swiftSettings: swiftSettings),
-        .testTarget(name: "PurificationTests", dependencies: ["Purification"], swiftSettings: swiftSettings),
-        // Helpers the socket and long-running tests share: a raw HTTP client, work off the cooperative pool.
-        .target(name: "TestSupport", path: "Tests/TestSupport", swiftSettings: swiftSettings),
+        .testTarget(name: "PurificationTests", dependencies: ["Purification", "TestSupport"], swiftSettings: swiftSettings),
+        // Helpers tests share: a raw HTTP client, work off the cooperative pool, finite-difference checks.
+        .target(name: "TestSupport", dependencies: ["Engine"], path: "Tests/TestSupport", swiftSettings: swiftSettings),
         .testTarget(name: "HTTPServerTests", dependencies: ["HTTPServer", "TestSupport"], swiftSettings: swiftSettings),
         .testTarget(name: "ServiceTests", dependencies: ["Service", "TestSupport"], exclude: ["Fixtures"], swiftSettings: swiftSettings),
         .testTarget(name: "AttacksTests", dependencies: ["Attacks", "Datasets", "TestSupport"], exclude: ["Fixtures"],

@@ -3,8 +3,8 @@ import Engine
 /// Where every patch of a batch lies in its edge-padded copy, and the moves between images
 /// and patch batches that patch-wise purification (and its gradient) is made of.
 ///
-/// `gather` and `scatterAdd` are each other's transposes, and `averageAndCrop` is linear, so
-/// the backward pass of the patch pipeline is the same three moves run the other way.
+/// The forward pass is `pad` → `gather` → VAE → `scatterAdd` → `averageAndCrop`; each move is
+/// linear, and the backward pass runs their transposes the other way.
 struct PatchLayout: Sendable {
     let n: Int, h: Int, w: Int, c: Int
     /// Padded height and width (images smaller than a patch are edge-padded up to it).
@@ -96,8 +96,24 @@ struct PatchLayout: Sendable {
         return out
     }
 
-    /// The transpose of edge padding: each padded pixel's gradient goes back to the pixel it copied.
-    func unpadTransposed(_ g: [Float]) -> Tensor {
+    /// The images padded to `hp`×`wp` by repeating the last row and column (edge padding keeps
+    /// the patch statistics closer to real content than zeros would), as a padded batch.
+    func pad(_ x: Tensor) -> [Float] {
+        if hp == h && wp == w { return x.storage }
+        var out = [Float](repeating: 0, count: paddedCount)
+        for b in 0..<n {
+            for i in 0..<hp {
+                for j in 0..<wp {
+                    let (si, sj) = (min(i, h - 1), min(j, w - 1))
+                    for ch in 0..<c { out[((b * hp + i) * wp + j) * c + ch] = x.storage[((b * h + si) * w + sj) * c + ch] }
+                }
+            }
+        }
+        return out
+    }
+
+    /// The transpose of `pad`: each padded pixel's gradient goes back to the pixel it copied.
+    func padTransposed(_ g: [Float]) -> Tensor {
         var out = Tensor(shape: [n, h, w, c])
         for b in 0..<n {
             for i in 0..<hp {

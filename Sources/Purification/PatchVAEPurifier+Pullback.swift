@@ -27,7 +27,7 @@ extension PatchVAEPurifier: DifferentiablePurifier {
                 let gradPatches = vae.backward(chunk.pass, gradReconstruction: layout.gather(gradSum, chunk.range), gradients: nil)
                 layout.scatterAdd(gradPatches, chunk.range, into: &gradPadded)
             }
-            return layout.unpadTransposed(gradPadded)
+            return layout.padTransposed(gradPadded)
         })
     }
 }

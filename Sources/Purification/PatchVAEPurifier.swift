@@ -43,13 +43,12 @@ public struct PatchVAEPurifier: Purifier {
             throw .shapeMismatch(expected: [-1, -1, channels], got: Array(images.shape.dropFirst()))
         }
         let layout = PatchLayout(images: images.shape, patch: patch, stride: stride)
-        let padded = (layout.hp == layout.h && layout.wp == layout.w)
-            ? images : Self.padEdges(images, height: layout.hp, width: layout.wp)
+        let padded = layout.pad(images)
         var sum = [Float](repeating: 0, count: layout.paddedCount)
         var chunks: [Recorded.Chunk] = []
         for lo in Swift.stride(from: 0, to: layout.origins.count, by: batchSize) {
             let range = lo..<min(lo + batchSize, layout.origins.count)
-            let batch = layout.gather(padded.storage, range)
+            let batch = layout.gather(padded, range)
             var context = ForwardContext(training: false, rng: rng.split(), recordsCache: recording)
             let out: Tensor
             if recording {
@@ -62,21 +61,5 @@ public struct PatchVAEPurifier: Purifier {
             layout.scatterAdd(out, range, into: &sum)
         }
         return Recorded(layout: layout, chunks: chunks, purified: layout.averageAndCrop(sum))
-    }
-
-    /// Pads to `height`×`width` by repeating the last row and column (edge padding keeps the
-    /// patch statistics closer to real content than zeros would).
-    static func padEdges(_ x: Tensor, height hp: Int, width wp: Int) -> Tensor {
-        let (n, h, w, c) = (x.shape[0], x.shape[1], x.shape[2], x.shape[3])
-        var out = Tensor(shape: [n, hp, wp, c])
-        for b in 0..<n {
-            for i in 0..<hp {
-                for j in 0..<wp {
-                    let (si, sj) = (min(i, h - 1), min(j, w - 1))
-                    for ch in 0..<c { out.storage[((b * hp + i) * wp + j) * c + ch] = x.storage[((b * h + si) * w + sj) * c + ch] }
-                }
-            }
-        }
-        return out
     }
 }

@@ -2,6 +2,7 @@ import Testing
 import Engine
 import NeuralNet
 import Purification
+import TestSupport
 @testable import Attacks
 
 /// Finite-difference spot checks of the gradients every attack uses: directional derivatives
@@ -18,18 +19,8 @@ struct GradientTests {
             var r = RandomSource(seed: seed)
             return target.lossGradient(y, loss: loss, labels: labels, rng: &r).losses.reduce(0) { $0 + Double($1) }
         }
-        var drng = RandomSource(seed: 99)
-        for _ in 0..<3 {
-            var d = Tensor(shape: x.shape, storage: (0..<x.count).map { _ in drng.nextNormal() })
-            d.scale(by: 1 / Float(d.storage.reduce(0) { $0 + $1 * $1 }.squareRoot()))
-            let h: Float = 5e-2
-            var plus = x, minus = x
-            plus.add(d, scaledBy: h)
-            minus.add(d, scaledBy: -h)
-            let numeric = (total(plus) - total(minus)) / Double(2 * h)
-            let analytic = zip(g.storage, d.storage).reduce(0.0) { $0 + Double($1.0) * Double($1.1) }
-            let scale = max(abs(numeric), abs(analytic), 1e-3)
-            #expect(abs(numeric - analytic) / scale < tolerance, "numeric \(numeric) vs analytic \(analytic)")
+        for pair in FiniteDifference.directional(at: x, gradient: g, step: 5e-2, seed: 99, total) {
+            #expect(FiniteDifference.relativeError(pair) < tolerance, "numeric \(pair.numeric) vs analytic \(pair.analytic)")
         }
     }
 

@@ -1,6 +1,7 @@
 import Testing
 import Engine
 import NeuralNet
+import TestSupport
 @testable import Purification
 
 /// The patch VAE's exact gradient (adaptive attacks differentiate through it): checked against
@@ -45,18 +46,8 @@ struct PatchPullbackTests {
         #expect(purified.maxAbsDifference(try purifier.purify(x, rng: &same)) == 0, "same noise as purify")
         let gradient = pullback(weights)
         #expect(gradient.shape == x.shape)
-        var drng = RandomSource(seed: 3)
-        for _ in 0..<3 {
-            var d = Tensor(shape: x.shape, storage: (0..<x.count).map { _ in drng.nextNormal() })
-            d.scale(by: 1 / Float(d.storage.reduce(0) { $0 + $1 * $1 }.squareRoot()))
-            let step: Float = 1e-2
-            var plus = x, minus = x
-            plus.add(d, scaledBy: step)
-            minus.add(d, scaledBy: -step)
-            let numeric = (try objective(plus) - objective(minus)) / Double(2 * step)
-            let analytic = zip(gradient.storage, d.storage).reduce(0.0) { $0 + Double($1.0) * Double($1.1) }
-            #expect(abs(numeric - analytic) / max(abs(numeric), abs(analytic), 1e-3) < 0.02,
-                    "numeric \(numeric) vs analytic \(analytic)")
+        for pair in try FiniteDifference.directional(at: x, gradient: gradient, step: 1e-2, seed: 3, objective) {
+            #expect(FiniteDifference.relativeError(pair) < 0.02, "numeric \(pair.numeric) vs analytic \(pair.analytic)")
         }
     }
 

@@ -36,7 +36,8 @@ struct TrainingTests {
         return o
     }
 
-    func temp() -> URL { FileManager.default.temporaryDirectory.appendingPathComponent("vg-train-\(UUID().uuidString)") }
+    static func temp() -> URL { FileManager.default.temporaryDirectory.appendingPathComponent("vg-train-\(UUID().uuidString)") }
+    func temp() -> URL { Self.temp() }
 
     static let classifier = ModelArchitecture(
         name: "toy-classifier", version: "0", kind: .classifier, inputShape: [8, 8, 1], labels: ["top", "bottom"],
@@ -97,6 +98,18 @@ struct TrainingTests {
         #expect(try ModelFile.load(patch.url).architecture.inputShape == [4, 4, 1])
     }
 
+    /// The toy classifier trained for `epochs` on `images` toy images: the guide of the guided tests.
+    static func trainedClassifier(epochs: Int, images: Int) throws -> Sequential {
+        var o = options(Self.temp())
+        o.epochs = epochs
+        let base = try Trainer(options: o, log: { _ in }).trainClassifier(classifier, train: toyData(count: images, seed: 1),
+                                                                         test: toyData(count: 16, seed: 2), resume: false)
+        guard case .classifier(let net) = try ModelFile.load(base.url).network else { throw TrainingTestError.notAClassifier }
+        return net
+    }
+
+    enum TrainingTestError: Error { case notAClassifier }
+
     /// A linear-decoder VAE on 8×8 grey images with 8 latents, for the fine-tuning tests.
     static func denseVAE(name: String) -> ModelArchitecture {
         ModelArchitecture(name: name, version: "0", kind: .vae, inputShape: [8, 8, 1], encoder: [.flatten], latentDimension: 8,
@@ -139,12 +152,7 @@ struct TrainingTests {
     /// logged each epoch. (The composed VAE→classifier gradient is checked by finite
     /// differences in NeuralNetTests.)
     @Test func guidedFineTuning_trainsTheVAEAndLeavesTheClassifierAlone() throws {
-        let dir = temp()
-        var o = Self.options(dir)
-        o.epochs = 3
-        let base = try Trainer(options: o, log: { _ in }).trainClassifier(Self.classifier, train: Self.toyData(count: 128, seed: 1),
-                                                                         test: Self.toyData(count: 16, seed: 2), resume: false)
-        guard case .classifier(let classifier) = try ModelFile.load(base.url).network else { Issue.record("kind"); return }
+        let classifier = try Self.trainedClassifier(epochs: 3, images: 128)
         let before = classifier.parameters.map(\.value)
         let vaeArch = Self.denseVAE(name: "toy-vae")
         var guided = Self.options(temp())
@@ -174,12 +182,7 @@ struct TrainingTests {
     }
 
     @Test func guidedFineTuning_throughThePipeline_attacksTheCurrentVAE() throws {
-        let dir = temp()
-        var o = Self.options(dir)
-        o.epochs = 2
-        let base = try Trainer(options: o, log: { _ in }).trainClassifier(Self.classifier, train: Self.toyData(count: 64, seed: 1),
-                                                                         test: Self.toyData(count: 16, seed: 2), resume: false)
-        guard case .classifier(let classifier) = try ModelFile.load(base.url).network else { Issue.record("kind"); return }
+        let classifier = try Self.trainedClassifier(epochs: 2, images: 64)
         let vaeArch = Self.denseVAE(name: "toy-vae-p")
         var guided = Self.options(temp())
         guided.epochs = 2
@@ -196,7 +199,7 @@ struct TrainingTests {
         let target = try Trainer.attackTarget(guided, classifier: classifier, vae: vae)
         let defended = try #require(target as? DefendedTarget)
         #expect(defended.backward == .exact && defended.effectiveEOTSamples == 2)
-        #expect(try Trainer.attackTarget(o, classifier: classifier, vae: vae) is ClassifierTarget)
+        #expect(try Trainer.attackTarget(Self.options(temp()), classifier: classifier, vae: vae) is ClassifierTarget)
     }
 
     @Test func paperArchitectures_buildWithTheDocumentedParameterCounts() throws {
