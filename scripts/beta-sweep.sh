@@ -9,7 +9,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 VG=${VAEGUARD_BIN:-.build/release/vaeguard}
-BIN=$(mktemp /tmp/vaeguard-beta.XXXXXX); cp "$VG" "$BIN"; chmod +x "$BIN"; trap 'rm -f "$BIN"' EXIT
+source scripts/lib/binary.sh
+BIN=$(private_binary "$VG" beta); trap 'rm -f "$BIN"' EXIT
 EPOCHS=${EPOCHS:-5}
 IMAGES=${IMAGES:-500}
 ADAPTIVE_IMAGES=${ADAPTIVE_IMAGES:-100}

@@ -14,7 +14,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 VG=${VAEGUARD_BIN:-.build/release/vaeguard}
-BIN=$(mktemp /tmp/vaeguard-eval.XXXXXX); cp "$VG" "$BIN"; chmod +x "$BIN"; trap 'rm -f "$BIN"' EXIT
+source scripts/lib/binary.sh
+BIN=$(private_binary "$VG" eval); trap 'rm -f "$BIN"' EXIT
 IMAGES=${IMAGES:-500}
 ADAPTIVE_IMAGES=${ADAPTIVE_IMAGES:-100}
 CW_IMAGES=${CW_IMAGES:-100}

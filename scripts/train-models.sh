@@ -11,7 +11,8 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 VG=${VAEGUARD_BIN:-.build/release/vaeguard}
 # Run from a private copy so a rebuild during training cannot replace the running binary.
-BIN=$(mktemp /tmp/vaeguard-train.XXXXXX); cp "$VG" "$BIN"; chmod +x "$BIN"; trap 'rm -f "$BIN"' EXIT
+source scripts/lib/binary.sh
+BIN=$(private_binary "$VG" train); trap 'rm -f "$BIN"' EXIT
 mkdir -p runs
 
 run() {

@@ -26,9 +26,8 @@ wait_ready() {
 vaeguard_start() {
   local root; root="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
   local bin="${VAEGUARD_BIN:-$root/.build/release/vaeguard}"
-  [ -x "$bin" ] || { echo "no vaeguard binary at $bin (swift build -c release)" >&2; return 1; }
-  # A private copy, so a rebuild during a long run cannot replace the running binary.
-  VG_BINCOPY=$(mktemp /tmp/vaeguard-bench.XXXXXX); cp "$bin" "$VG_BINCOPY"; chmod +x "$VG_BINCOPY"
+  source "$root/scripts/lib/binary.sh"
+  VG_BINCOPY=$(private_binary "$bin" bench) || return 1
   VG_PORT=$(free_port)
   VG_BASE="http://127.0.0.1:$VG_PORT"
   VG_LOG=${VG_LOG_FILE:-$(mktemp /tmp/vaeguard-bench-log.XXXXXX)}
