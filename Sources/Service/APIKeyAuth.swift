@@ -6,8 +6,9 @@ import HTTPServer
 ///
 /// Keys come in `Authorization: Bearer <key>` or `X-API-Key: <key>` and are compared with
 /// OpenSSL's `CRYPTO_memcmp` against every configured key (constant time per comparison, and
-/// no early exit across keys). Liveness, readiness, metrics, the demo page and the API
-/// document stay open. Keys are never logged.
+/// no early exit across keys). Which requests need a key is `RouteAccess`'s decision, made from
+/// the matched route (deny by default); liveness, readiness, metrics, the demo page and the API
+/// document are the public routes. Keys are never logged.
 struct APIKeyAuth: Middleware {
     let keys: [[UInt8]]
     let limiter: RateLimiter?
@@ -19,13 +20,8 @@ struct APIKeyAuth: Middleware {
         self.metrics = metrics
     }
 
-    /// Paths that need a key.
-    static func isProtected(_ path: String) -> Bool {
-        path.hasPrefix("/v1/") || path.hasPrefix("/v2/models")
-    }
-
     func handle(_ request: HTTPRequest, next: HTTPHandler) async throws -> HTTPResponse {
-        guard !keys.isEmpty, Self.isProtected(request.path) else { return try await next(request) }
+        guard !keys.isEmpty, !RouteAccess.isPublic(request) else { return try await next(request) }
         guard let presented = Self.presentedKey(request) else {
             metrics.rejected(reason: "unauthorized")
             throw ServiceError.unauthorized("missing API key: send 'Authorization: Bearer <key>' or 'X-API-Key: <key>'")
