@@ -4,12 +4,20 @@ import Logging
 /// swift-log handler writing one JSON object per line to standard error:
 /// `{"ts": …, "level": …, "label": …, "msg": …, <metadata>…}`. Metadata values are
 /// strings; handlers decide what goes in (the service never logs bodies or API keys).
+/// Lines go through `LogOutput`, so a closed stderr drops (and counts) lines instead of
+/// killing the process.
 public struct JSONLogHandler: LogHandler {
     public var metadata: Logger.Metadata = [:]
     public var logLevel: Logger.Level = .info
     private let label: String
+    private let fileDescriptor: Int32
 
-    public init(label: String) { self.label = label }
+    /// - Parameters:
+    ///   - fileDescriptor: where lines go; standard error unless a test says otherwise.
+    public init(label: String, fileDescriptor: Int32 = STDERR_FILENO) {
+        self.label = label
+        self.fileDescriptor = fileDescriptor
+    }
 
     public subscript(metadataKey key: String) -> Logger.Metadata.Value? {
         get { metadata[key] }
@@ -26,7 +34,7 @@ public struct JSONLogHandler: LogHandler {
         for (k, v) in metadata.merging(event.metadata ?? [:], uniquingKeysWith: { _, new in new }) { object[k] = "\(v)" }
         guard var line = try? JSONSerialization.data(withJSONObject: object, options: [.sortedKeys]) else { return }
         line.append(0x0A)
-        FileHandle.standardError.write(line)
+        LogOutput.write([UInt8](line), to: fileDescriptor)
     }
 
     static func timestamp() -> String {
