@@ -15,6 +15,8 @@ struct APIKeyAuth: Middleware {
     let metrics: ServiceMetrics
 
     init(keys: [String], ratePerSecond: Double, burst: Int, metrics: ServiceMetrics) {
+        // `ServiceConfiguration.validate` refuses empty keys. One that gets here anyway still
+        // turns authentication on and never matches (see `constantTimeEqual`).
         self.keys = keys.map { Array($0.utf8) }
         self.limiter = ratePerSecond > 0 ? RateLimiter(ratePerSecond: ratePerSecond, burst: max(1, burst)) : nil
         self.metrics = metrics
@@ -22,7 +24,7 @@ struct APIKeyAuth: Middleware {
 
     func handle(_ request: HTTPRequest, next: HTTPHandler) async throws -> HTTPResponse {
         guard !keys.isEmpty, !RouteAccess.isPublic(request) else { return try await next(request) }
-        guard let presented = Self.presentedKey(request) else {
+        guard let presented = Self.presentedKey(request), !presented.isEmpty else {
             metrics.rejected(reason: "unauthorized")
             throw ServiceError.unauthorized("missing API key: send 'Authorization: Bearer <key>' or 'X-API-Key: <key>'")
         }
@@ -41,9 +43,9 @@ struct APIKeyAuth: Middleware {
 
     /// OpenSSL's `CRYPTO_memcmp`: time independent of where the bytes differ. (The length is
     /// not secret-dependent in a way that helps: keys are compared against every configured key.)
+    /// An empty key never matches, not even another empty one.
     static func constantTimeEqual(_ a: [UInt8], _ b: [UInt8]) -> Bool {
-        guard a.count == b.count else { return false }
-        if a.isEmpty { return true }
+        guard a.count == b.count, !a.isEmpty else { return false }
         return CRYPTO_memcmp(a, b, a.count) == 0
     }
 

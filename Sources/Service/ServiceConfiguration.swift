@@ -224,7 +224,13 @@ extension ServiceConfiguration {
         if let v = value("VAEGUARD_MODELS") { models.directory = v }
         if let v = value("VAEGUARD_DEFAULT_MODEL") { models.defaultModel = v }
         if let v = value("VAEGUARD_API_KEYS") {
-            auth.apiKeys = v.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
+            // Comma-separated; blanks around and between keys are dropped. Set but listing no
+            // key is a mistake, not a request to turn authentication off.
+            let keys = v.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
+            guard !keys.isEmpty else {
+                throw .configuration("VAEGUARD_API_KEYS is set but lists no key; unset it to run without authentication")
+            }
+            auth.apiKeys = keys
         }
         if let v = value("VAEGUARD_LOG_LEVEL") { logging.level = v }
         if let v = value("VAEGUARD_LOG_FORMAT") { logging.format = v }
@@ -268,6 +274,15 @@ extension ServiceConfiguration {
         try check(batching.queueCapacity > 0, "batching.queueCapacity must be positive")
         try check(batching.requestTimeoutSeconds > 0, "batching.requestTimeoutSeconds must be positive")
         try check((batching.workers ?? 1) > 0, "batching.workers must be positive")
+        for (i, key) in auth.apiKeys.enumerated() {
+            // Never echo the key itself: the message goes to logs.
+            try check(!key.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty,
+                      "auth.apiKeys[\(i)] is empty or blank: it would let a request with an empty key in; remove it")
+            try check(key == key.trimmingCharacters(in: .whitespacesAndNewlines),
+                      "auth.apiKeys[\(i)] has leading or trailing whitespace, which no client can send in a header")
+            try check(!key.unicodeScalars.contains { $0.properties.generalCategory == .control },
+                      "auth.apiKeys[\(i)] contains a control character")
+        }
         try check(auth.rateLimitPerSecond >= 0, "auth.rateLimitPerSecond must be ≥ 0")
         try check(["trace", "debug", "info", "notice", "warning", "error", "critical"].contains(logging.level),
                   "logging.level '\(logging.level)' is not a swift-log level")
