@@ -18,3 +18,25 @@ extension ServiceConfiguration {
         ]
     }
 }
+
+// MARK: - Environment variable names
+
+extension ServiceConfiguration {
+    /// The `VAEGUARD_*` variables `applyEnvironment` reads.
+    static let environmentVariables = ["VAEGUARD_HOST", "VAEGUARD_PORT", "VAEGUARD_MODELS", "VAEGUARD_DEFAULT_MODEL",
+                                       "VAEGUARD_API_KEYS", "VAEGUARD_LOG_LEVEL", "VAEGUARD_LOG_FORMAT", "VAEGUARD_UPSTREAM_URL"]
+
+    /// Refuses a `VAEGUARD_*` variable within two edits of one the service reads
+    /// (`VAEGUARD_API_KEY` for `VAEGUARD_API_KEYS`): like a config-file typo, it would
+    /// otherwise leave the setting, authentication included, at its default. Other
+    /// `VAEGUARD_*` names (scripts', benchmarks', `VAEGUARD_DATASETS`) are not the service's
+    /// business and pass.
+    static func checkEnvironmentNames(_ env: [String: String]) throws(ServiceError) {
+        let known = Set(environmentVariables)
+        for name in env.keys.sorted() where name.hasPrefix("VAEGUARD_") && !known.contains(name) {
+            if let near = environmentVariables.first(where: { KnownKeysDecoder.UnknownKey.distance($0, name) <= 2 }) {
+                throw .configuration("environment variable \(name) is not read by VAEGuard; did you mean \(near)?")
+            }
+        }
+    }
+}

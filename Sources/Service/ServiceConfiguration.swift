@@ -220,6 +220,7 @@ extension ServiceConfiguration {
 extension ServiceConfiguration {
     /// Applies `VAEGUARD_*` environment variables (documented in config/README.md).
     public mutating func applyEnvironment(_ env: [String: String] = ProcessInfo.processInfo.environment) throws(ServiceError) {
+        try Self.checkEnvironmentNames(env)
         func value(_ key: String) -> String? { env[key].flatMap { $0.isEmpty ? nil : $0 } }
         if let v = value("VAEGUARD_HOST") { server.host = v }
         if let v = value("VAEGUARD_PORT") {

@@ -44,6 +44,24 @@ struct ConfigurationStrictnessTests {
         }
     }
 
+    /// Sibling of defect 9 in the environment: `VAEGUARD_API_KEY` (no S) left auth off.
+    @Test func misspeltServiceEnvironmentVariable_isRefused_otherVAEGuardVariablesPass() throws {
+        for (name, near) in [("VAEGUARD_API_KEY", "VAEGUARD_API_KEYS"), ("VAEGUARD_APIKEYS", "VAEGUARD_API_KEYS"),
+                             ("VAEGUARD_MODEL", "VAEGUARD_MODELS"), ("VAEGUARD_LOGLEVEL", "VAEGUARD_LOG_LEVEL")] {
+            var cfg = ServiceConfiguration()
+            do {
+                try cfg.applyEnvironment([name: "secret"])
+                Issue.record("\(name) was accepted")
+            } catch {
+                #expect(error.description.hasSuffix("environment variable \(name) is not read by VAEGuard; did you mean \(near)?"), "\(error)")
+            }
+        }
+        var cfg = ServiceConfiguration()
+        try cfg.applyEnvironment(["VAEGUARD_DATASETS": "/d", "VAEGUARD_BIN": "/b", "VAEGUARD_THREADS": "2",
+                                  "VAEGUARD_BLAS_SELECTED": "1", "VAEGUARD_BENCH_BLOCK_ROWS": "8", "VAEGUARD_API_KEYS": "k"])
+        #expect(cfg.auth.apiKeys == ["k"])
+    }
+
     @Test func emptyPresentedKey_neverAuthenticates_evenAgainstAnEmptyConfiguredKey() async throws {
         #expect(!APIKeyAuth.constantTimeEqual([], []))
         // Built directly, past validation: an empty configured key still turns auth on.
