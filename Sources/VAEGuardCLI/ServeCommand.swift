@@ -75,7 +75,7 @@ enum LogSetup {
     static func bootstrap(_ settings: ServiceConfiguration.Logging) {
         let level = Logger.Level(rawValue: settings.level) ?? .info
         LoggingSystem.bootstrap { label in
-            var handler: any LogHandler = settings.format == "json" ? JSONLogHandler(label: label) : TextLogHandler(label: label)
+            var handler: any LogHandler = LineLogHandler(label: label, format: settings.format == "text" ? .text : .json)
             handler.logLevel = level
             return handler
         }

@@ -202,7 +202,7 @@ struct ConfigurationStrictnessTests {
 
     @Test func startUp_logsTheEffectiveSecuritySettings_neverTheKeys() async throws {
         let store = SecurityTests.LogStore()
-        var logger = Logger(label: "test") { _ in KeyValueCapture(store: store) }
+        var logger = Logger(label: "test") { _ in SecurityTests.CapturingHandler(store: store) }
         logger.logLevel = .trace
         var cfg = TestService.configuration()
         cfg.auth.apiKeys = ["first-secret-key", "second-secret-key"]
@@ -223,17 +223,3 @@ struct ConfigurationStrictnessTests {
     }
 }
 
-/// Log lines as `message k=v …` (sorted keys), for asserting on metadata values.
-struct KeyValueCapture: LogHandler {
-    let store: SecurityTests.LogStore
-    var logLevel: Logger.Level = .trace
-    var metadata: Logger.Metadata = [:]
-    subscript(metadataKey key: String) -> Logger.Metadata.Value? {
-        get { metadata[key] }
-        set { metadata[key] = newValue }
-    }
-    func log(event: LogEvent) {
-        let merged = metadata.merging(event.metadata ?? [:]) { $1 }
-        store.append("\(event.message)" + merged.sorted { $0.key < $1.key }.map { " \($0.key)=\($0.value)" }.joined())
-    }
-}

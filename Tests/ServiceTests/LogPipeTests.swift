@@ -21,9 +21,9 @@ struct LogPipeTests {
         let fd = try Self.closedPipe()
         defer { close(fd) }
         let before = LogOutput.droppedLines
-        JSONLogHandler(label: "t", fileDescriptor: fd).log(event: LogEvent(level: .error, message: "one", metadata: nil,
+        LineLogHandler(label: "t", format: .json, fileDescriptor: fd).log(event: LogEvent(level: .error, message: "one", metadata: nil,
                                                                             source: "t", file: #file, function: #function, line: #line))
-        TextLogHandler(label: "t", fileDescriptor: fd).log(event: LogEvent(level: .error, message: "two", metadata: ["k": "v"],
+        LineLogHandler(label: "t", format: .text, fileDescriptor: fd).log(event: LogEvent(level: .error, message: "two", metadata: ["k": "v"],
                                                                             source: "t", file: #file, function: #function, line: #line))
         #expect(!LogOutput.write(Array("three\n".utf8), to: fd))
         // The process is still here (a trap or SIGPIPE would have ended the test run).
