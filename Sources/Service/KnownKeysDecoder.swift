@@ -181,8 +181,9 @@ extension KnownKeysDecoder {
         /// Levenshtein distance.
         static func distance(_ a: String, _ b: String) -> Int {
             let a = Array(a), b = Array(b)
+            guard !a.isEmpty else { return b.count }
             var row = Array(0...b.count)
-            for i in 1...max(1, a.count) where !a.isEmpty {
+            for i in 1...a.count {
                 var previous = row[0]
                 row[0] = i
                 for j in stride(from: 1, through: b.count, by: 1) {
