@@ -71,7 +71,7 @@ var package = Package(
             .product(name: "Logging", package: "swift-log"),
         ], swiftSettings: swiftSettings),
         .target(name: "Service", dependencies: [
-            "HTTPServer", "Purification", "COpenSSL", "Attacks",
+            "HTTPServer", "Purification", "COpenSSL", "CSupport", "Attacks",
             .product(name: "Logging", package: "swift-log"),
             .product(name: "Metrics", package: "swift-metrics"),
             .product(name: "Prometheus", package: "swift-prometheus"),

@@ -9,6 +9,14 @@
 //     instead of the grey-filled remainder libjpeg would otherwise produce;
 //   - progressive files are capped at 500 scans (TJFLAG_LIMITSCANS), which defeats the
 //     "many tiny scans" CPU bomb;
+//   - arithmetic-coded files (SOF9-SOF15) are refused (VG_UNSUPPORTED) from the header. Their
+//     truncation cannot be detected: the arithmetic decoder treats a marker inside the scan as
+//     legal end-of-data and supplies zero bits for the rest without a warning, because encoders
+//     drop trailing zero bytes ("Pacman" termination, T.81 D.1.6). A 4096x4096 SOF9 file cut
+//     short and ended with EOI therefore decoded as a whole grey image, and a valid all-black
+//     4096x4096 SOF9 file is 128 bytes, so no byte count can tell the two apart (issue #16);
+//   - a file whose frame header the marker walk cannot find is refused as corrupt, so the
+//     coding-process check above cannot be skipped by a header libjpeg reads and we do not;
 //   - CMYK/YCCK are decoded to CMYK by libjpeg and converted to RGB here, honouring Adobe's
 //     inverted-CMYK convention.
 #include "vg_codecs.h"
@@ -32,12 +40,15 @@ static void vg_jpeg_set_error(char *errbuf, size_t errlen, const char *fmt, ...)
 
 static uint32_t vg_be16(const uint8_t *p) { return ((uint32_t)p[0] << 8) | p[1]; }
 
-/// Walks the marker segments before the first SOS looking for an Adobe APP14 marker and a
-/// progressive SOF. TurboJPEG 2.1 does not expose either. Stops quietly at anything odd:
-/// libjpeg itself validates the stream.
-static void vg_jpeg_scan_markers(const uint8_t *data, size_t len, int *adobe, int *progressive) {
+/// Walks the marker segments before the first SOS looking for an Adobe APP14 marker and the
+/// frame header (SOFn): whether it is progressive, and its marker (0 when none was found).
+/// TurboJPEG 2.1 exposes neither. Stops quietly at anything odd: libjpeg itself validates the
+/// stream, and the caller refuses a file whose SOF this walk did not reach.
+static void vg_jpeg_scan_markers(const uint8_t *data, size_t len, int *adobe, int *progressive,
+                                 int *sof) {
     *adobe = 0;
     *progressive = 0;
+    *sof = 0;
     size_t pos = 2;   // after SOI
     while (pos + 4 <= len) {
         if (data[pos] != 0xFF) return;
@@ -50,6 +61,8 @@ static void vg_jpeg_scan_markers(const uint8_t *data, size_t len, int *adobe, in
         const uint8_t *payload = data + pos + 4;
         if (m == 0xEE && seg >= 2 + 12 && memcmp(payload, "Adobe", 5) == 0) *adobe = 1;
         if (m == 0xC2 || m == 0xC6 || m == 0xCA || m == 0xCE) *progressive = 1;
+        // SOF0-SOF15 except DHT (C4), JPG (C8) and DAC (CC).
+        if (m >= 0xC0 && m <= 0xCF && m != 0xC4 && m != 0xC8 && m != 0xCC && *sof == 0) *sof = m;
         pos += 2 + seg;
     }
 }
@@ -72,8 +85,18 @@ static vg_status vg_jpeg_header(tjhandle tj, const uint8_t *data, size_t len,
         vg_jpeg_set_error(errbuf, errlen, "invalid image dimensions %dx%d", w, h);
         return VG_CORRUPT;
     }
-    int progressive = 0;
-    vg_jpeg_scan_markers(data, len, adobe, &progressive);
+    int progressive = 0, sof = 0;
+    vg_jpeg_scan_markers(data, len, adobe, &progressive, &sof);
+    if (sof == 0) {
+        vg_jpeg_set_error(errbuf, errlen, "no frame header (SOF) found before the first scan");
+        return VG_CORRUPT;
+    }
+    if (sof >= 0xC9) {
+        vg_jpeg_set_error(errbuf, errlen,
+                          "arithmetic-coded JPEG (SOF%d), whose truncation cannot be detected; "
+                          "re-encode it with Huffman coding", sof - 0xC0);
+        return VG_UNSUPPORTED;
+    }
     info->width = (uint32_t)w;
     info->height = (uint32_t)h;
     info->channels = cs == TJCS_GRAY ? 1 : 3;

@@ -12,7 +12,8 @@ public struct HTTPRequest: Sendable {
     /// The request-target as received, e.g. `/v2/models/mnist/infer?verbose=1`.
     public var target: String
     /// The path part of the target, still percent-encoded (routing decodes per segment,
-    /// so an encoded `/` inside a segment cannot create a new segment).
+    /// so an encoded `/` inside a segment cannot create a new segment). For logs only: to
+    /// decide anything by route, read `route`, which is what the router matched.
     public var path: String
     /// Query items, percent-decoded.
     public var query: HTTPQuery

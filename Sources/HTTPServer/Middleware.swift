@@ -10,7 +10,10 @@ public typealias HTTPHandler = @Sendable (HTTPRequest) async throws -> HTTPRespo
 /// request before or the response after `next`, or catch errors thrown below it.
 /// Routing happens *before* middleware, so `request.route` and `request.pathParameters`
 /// are already set (useful for per-route metrics); an unmatched request still passes
-/// through middleware and `next` then throws the 404/405 `HTTPError`.
+/// through middleware and `next` then throws the 404/405 `HTTPError`. A middleware that
+/// decides by route (auth, load shedding, metrics) must read `request.route`, never match
+/// `request.path`: the router drops empty segments and percent-decodes, so many raw paths
+/// (`//v1/x`, `/%76%31/x`) reach one route.
 public protocol Middleware: Sendable {
     func handle(_ request: HTTPRequest, next: HTTPHandler) async throws -> HTTPResponse
 }

@@ -69,6 +69,8 @@ struct DecoderBridge: Sendable {
             throw .tooLarge(width: Int(info.width), height: Int(info.height), limit: maxPixels)
         case VG_INVALID_ARG:
             throw .invalidArgument(message.string(or: "invalid argument to the \(format) decoder"))
+        case VG_UNSUPPORTED:
+            throw .unsupportedFormat(message.string(or: "unsupported \(format) variant"))
         case VG_NO_MEMORY:
             throw .corrupt(format: format, message: "out of memory: " + message.string(or: "allocation failed"))
         default:

@@ -6,27 +6,25 @@ import HTTPServer
 ///
 /// Keys come in `Authorization: Bearer <key>` or `X-API-Key: <key>` and are compared with
 /// OpenSSL's `CRYPTO_memcmp` against every configured key (constant time per comparison, and
-/// no early exit across keys). Liveness, readiness, metrics, the demo page and the API
-/// document stay open. Keys are never logged.
+/// no early exit across keys). Which requests need a key is `RouteAccess`'s decision, made from
+/// the matched route (deny by default); liveness, readiness, metrics, the demo page and the API
+/// document are the public routes. Keys are never logged.
 struct APIKeyAuth: Middleware {
     let keys: [[UInt8]]
     let limiter: RateLimiter?
     let metrics: ServiceMetrics
 
     init(keys: [String], ratePerSecond: Double, burst: Int, metrics: ServiceMetrics) {
+        // `ServiceConfiguration.validate` refuses empty keys. One that gets here anyway still
+        // turns authentication on and never matches (see `constantTimeEqual`).
         self.keys = keys.map { Array($0.utf8) }
         self.limiter = ratePerSecond > 0 ? RateLimiter(ratePerSecond: ratePerSecond, burst: max(1, burst)) : nil
         self.metrics = metrics
     }
 
-    /// Paths that need a key.
-    static func isProtected(_ path: String) -> Bool {
-        path.hasPrefix("/v1/") || path.hasPrefix("/v2/models")
-    }
-
     func handle(_ request: HTTPRequest, next: HTTPHandler) async throws -> HTTPResponse {
-        guard !keys.isEmpty, Self.isProtected(request.path) else { return try await next(request) }
-        guard let presented = Self.presentedKey(request) else {
+        guard !keys.isEmpty, !RouteAccess.isPublic(request) else { return try await next(request) }
+        guard let presented = Self.presentedKey(request), !presented.isEmpty else {
             metrics.rejected(reason: "unauthorized")
             throw ServiceError.unauthorized("missing API key: send 'Authorization: Bearer <key>' or 'X-API-Key: <key>'")
         }
@@ -45,9 +43,9 @@ struct APIKeyAuth: Middleware {
 
     /// OpenSSL's `CRYPTO_memcmp`: time independent of where the bytes differ. (The length is
     /// not secret-dependent in a way that helps: keys are compared against every configured key.)
+    /// An empty key never matches, not even another empty one.
     static func constantTimeEqual(_ a: [UInt8], _ b: [UInt8]) -> Bool {
-        guard a.count == b.count else { return false }
-        if a.isEmpty { return true }
+        guard a.count == b.count, !a.isEmpty else { return false }
         return CRYPTO_memcmp(a, b, a.count) == 0
     }
 

@@ -46,6 +46,7 @@ public final class InferenceService: Sendable {
     public func start() throws {
         try server.start()   // logs "listening" with host, port and TLS
         let logger = context.logger
+        logger.notice("security settings", metadata: configuration.securitySummary(port: server.port))
         let registry = context.registry
         guard !registry.isReady else { return }
         Thread.detachNewThread {

@@ -9,14 +9,16 @@ struct LoadShedding: Middleware {
     let metrics: ServiceMetrics
 
     func handle(_ request: HTTPRequest, next: HTTPHandler) async throws -> HTTPResponse {
-        if request.method == .post, Self.isInference(request.path), scheduler.isFull {
+        if Self.isInference(request), scheduler.isFull {
             metrics.rejected(reason: "queue_full")
             throw ServiceError.overloaded(retryAfter: 1)
         }
         return try await next(request)
     }
 
-    static func isInference(_ path: String) -> Bool {
-        path.hasPrefix("/v1/") || (path.hasPrefix("/v2/models/") && path.hasSuffix("/infer"))
+    /// A `POST` that matched a non-public route: every such route queues inference work.
+    /// Decided from the matched route, never the raw path (see `RouteAccess`).
+    static func isInference(_ request: HTTPRequest) -> Bool {
+        request.method == .post && request.route != nil && !RouteAccess.isPublic(request)
     }
 }

@@ -7,7 +7,7 @@ struct MetricsMiddleware: Middleware {
     func handle(_ request: HTTPRequest, next: HTTPHandler) async throws -> HTTPResponse {
         let clock = ContinuousClock()
         let start = clock.now
-        let route = Self.routeLabel(request.path)
+        let route = Self.routeLabel(request)
         do {
             let response = try await next(request)
             metrics.request(route: route, method: request.method.rawValue, status: response.status.code, duration: clock.now - start)
@@ -19,20 +19,8 @@ struct MetricsMiddleware: Middleware {
         }
     }
 
-    /// Route patterns as metric labels: bounded cardinality whatever paths clients send.
-    static func routeLabel(_ path: String) -> String {
-        let fixed: Set<String> = ["/", "/healthz", "/readyz", "/metrics", "/openapi.yaml", "/v1/classify", "/v1/purify",
-                                  "/v1/attack", "/v1/models", "/v1/proxy", "/v2", "/v2/health/live", "/v2/health/ready"]
-        if fixed.contains(path) { return path }
-        let parts = path.split(separator: "/")
-        if parts.count >= 3, parts[0] == "v2", parts[1] == "models" {
-            switch parts.count {
-            case 3: return "/v2/models/:name"
-            case 4 where parts[3] == "ready" || parts[3] == "infer": return "/v2/models/:name/\(parts[3])"
-            default: break
-            }
-        }
-        if path.hasPrefix("/demo/") { return "/demo/*" }
-        return "other"
-    }
+    /// The matched route's pattern as the metric label (bounded cardinality whatever paths
+    /// clients send, and the same route whatever spelling of the path reached it); "other"
+    /// for requests no route matched.
+    static func routeLabel(_ request: HTTPRequest) -> String { request.route ?? "other" }
 }

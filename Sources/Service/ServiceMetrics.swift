@@ -28,7 +28,9 @@ public final class ServiceMetrics: Sendable {
     public init() { registry = Self.shared }
 
     /// Prometheus text exposition.
-    public func render() -> [UInt8] { registry.emitToBuffer() }
+    /// Prometheus text exposition: the registry, plus the process-wide log drop counter
+    /// (`LogOutput` counts without swift-metrics, so it works before the backend exists).
+    public func render() -> [UInt8] { registry.emitToBuffer() + Array(LogOutput.prometheusText().utf8) }
 
     func request(route: String, method: String, status: Int, duration: Duration) {
         Counter(label: "vaeguard_http_requests_total", dimensions: [("route", route), ("method", method), ("status", String(status))])

@@ -1,4 +1,5 @@
 import Foundation
+import CSupport
 
 /// A one-line progress bar on standard error: epoch, step, loss, images/s and ETA. Redraws in
 /// place on a terminal; prints a line every `plainInterval` seconds otherwise (logs, CI).
@@ -29,11 +30,18 @@ public final class ProgressBar: @unchecked Sendable {
         let bar = String(repeating: "█", count: filled) + String(repeating: "·", count: width - filled)
         let line = String(format: "%@ [%@] %d/%d %@ %.0f img/s ETA %@", label, bar, step, total, extra, rate,
                           ProgressBar.format(eta))
-        FileHandle.standardError.write(Data(((isTerminal ? "\r\u{1B}[K" : "") + line + (isTerminal ? "" : "\n")).utf8))
+        Self.write((isTerminal ? "\r\u{1B}[K" : "") + line + (isTerminal ? "" : "\n"))
     }
 
     public func finish() {
-        if isTerminal { FileHandle.standardError.write(Data("\n".utf8)) }
+        if isTerminal { Self.write("\n") }
+    }
+
+    /// write(2), not `FileHandle.write`, which traps on EPIPE when stderr is a closed pipe;
+    /// a progress line that cannot be written is simply lost.
+    private static func write(_ text: String) {
+        let bytes = Array(text.utf8)
+        _ = bytes.withUnsafeBytes { vg_write_all(STDERR_FILENO, $0.baseAddress, $0.count) }
     }
 
     static func format(_ seconds: Double) -> String {

@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import Logging
 import Engine
+import CSupport
 import Service
 
 /// `vaeguard serve`: the inference service.
@@ -30,6 +31,9 @@ struct ServeCommand: AsyncParsableCommand {
     var logFormat: String?
 
     func run() async throws {
+        // Before the first log line: a closed stdout/stderr (`| head -1`) must fail writes
+        // with EPIPE, which the log handlers count, instead of killing the server.
+        vg_ignore_sigpipe()
         var cfg = try ServiceConfiguration.resolve(file: config)
         if let host { cfg.server.host = host }
         if let port { cfg.server.port = port }
@@ -71,7 +75,7 @@ enum LogSetup {
     static func bootstrap(_ settings: ServiceConfiguration.Logging) {
         let level = Logger.Level(rawValue: settings.level) ?? .info
         LoggingSystem.bootstrap { label in
-            var handler: any LogHandler = settings.format == "json" ? JSONLogHandler(label: label) : StreamLogHandler.standardError(label: label)
+            var handler: any LogHandler = LineLogHandler(label: label, format: settings.format == "text" ? .text : .json)
             handler.logLevel = level
             return handler
         }

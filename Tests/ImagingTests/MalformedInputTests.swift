@@ -104,6 +104,20 @@ import Testing
         #expect(decodeError(bytes) == .unsupportedFormat(name))
     }
 
+    /// Issue #16, defect 7: arithmetic decoding treats a marker inside the scan as the end of
+    /// the data and fills the rest with zero bits, without a warning, so a cut arithmetic-coded
+    /// file looks whole (`arith_declared_4096.jpg` decoded as a 4096x4096 grey image). Such files
+    /// are refused from the header, complete or not, sequential (SOF9) or progressive (SOF10).
+    @Test(arguments: ["arith_declared_4096.jpg", "arith_sof9.jpg", "arith_sof10.jpg"])
+    func arithmeticCodedJPEG_isRefusedFromTheHeader(_ name: String) throws {
+        let bytes = try Fixture.bytes(name)
+        let sof = name == "arith_sof10.jpg" ? 10 : 9
+        let expected = ImagingError.unsupportedFormat(
+            "arithmetic-coded JPEG (SOF\(sof)), whose truncation cannot be detected; re-encode it with Huffman coding")
+        #expect(decodeError(bytes) == expected)
+        #expect(throws: expected) { try ImageDecoder.probe(bytes) }
+    }
+
     @Test func pngSignatureAlone_throwsCorrupt() {
         #expect(isCorrupt(decodeError([0x89, 0x50, 0x4E, 0x47, 0x0D, 0x0A, 0x1A, 0x0A]), .png))
         #expect(isCorrupt(decodeError([0xFF, 0xD8, 0xFF, 0xE0]), .jpeg))

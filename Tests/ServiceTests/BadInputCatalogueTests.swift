@@ -57,6 +57,10 @@ struct BadInputCatalogueTests {
         Entry(group: "image", name: "truncated JPEG", status: 400) { classify(try fixture("corrupt_truncated.jpg")) },
         Entry(group: "image", name: "JPEG with bad Huffman table", status: 400) { classify(try fixture("corrupt_bad_huffman.jpg")) },
         Entry(group: "image", name: "JPEG with wrong dimensions", status: 400) { classify(try fixture("corrupt_wrong_dims.jpg")) },
+        // Issue #16: this decoded as a 200 (arithmetic decoding fills missing data silently).
+        Entry(group: "image", name: "arithmetic-coded JPEG declaring 4096x4096, data for 32x32", status: 415) {
+            classify(try fixture("arith_declared_4096.jpg"))
+        },
         Entry(group: "image", name: "GIF", status: 415) { classify(raw("GIF89a\u{01}\u{00}\u{01}\u{00}\u{00}\u{00}\u{00};")) },
         Entry(group: "image", name: "WebP", status: 415) { classify(raw("RIFF\u{1A}\u{00}\u{00}\u{00}WEBPVP8 ") + [UInt8](repeating: 0, count: 18)) },
         Entry(group: "image", name: "BMP", status: 415) { classify(raw("BM") + [UInt8](repeating: 0, count: 60)) },

@@ -149,7 +149,7 @@ struct KubernetesManifestTests {
         let routes = Set(Routes.inventory().map { "\($0.method) \($0.path)" })
         for path in ["/healthz", "/readyz"] {
             #expect(routes.contains("GET \(path)"), "\(path) is not a registered route")
-            #expect(!APIKeyAuth.isProtected(path), "\(path) must stay open for the kubelet")
+            #expect(RouteAccess.isPublic(method: .get, route: path), "\(path) must stay open for the kubelet")
         }
 
         #expect(Self.at(container, "resources", "requests", "cpu") as? String == "1")

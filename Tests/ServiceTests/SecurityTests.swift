@@ -23,8 +23,9 @@ struct SecurityTests {
             set { metadata[key] = newValue }
         }
         func log(event: LogEvent) {
+            // `level message k=v …` with sorted keys, so tests can look for one value.
             let merged = metadata.merging(event.metadata ?? [:]) { $1 }
-            store.append("\(event.level) \(event.message) \(merged)")
+            store.append("\(event.level) \(event.message)" + merged.sorted { $0.key < $1.key }.map { " \($0.key)=\($0.value)" }.joined())
         }
     }
 

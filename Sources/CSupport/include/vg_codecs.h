@@ -27,7 +27,8 @@ typedef enum {
     VG_CORRUPT = 1,      ///< malformed, truncated or undecodable data (message in errbuf)
     VG_TOO_LARGE = 2,    ///< header dimensions exceed max_pixels (info holds them)
     VG_INVALID_ARG = 3,  ///< caller error: null pointer, wrong buffer size, bad parameter
-    VG_NO_MEMORY = 4     ///< an allocation failed
+    VG_NO_MEMORY = 4,    ///< an allocation failed
+    VG_UNSUPPORTED = 5   ///< a valid file in a variant we refuse to decode (message says which)
 } vg_status;
 
 /// Recommended size of the errbuf passed to every function; messages are truncated to fit.

@@ -185,4 +185,10 @@ sof = tiny.index(b"\xff\xc0")
 bomb = bytearray(tiny); bomb[sof + 5:sof + 9] = struct.pack(">HH", 65000, 65000)
 open("bomb.jpg", "wb").write(bytes(bomb))
 PY
+
+# Arithmetic-coded JPEGs (refused: see make_arithmetic.c and docs/IMAGING.md); needs a C
+# compiler and libjpeg62-turbo-dev.
+cc -O2 make_arithmetic.c -o "${TMPDIR:-/tmp}/vg_make_arithmetic" -ljpeg
+"${TMPDIR:-/tmp}/vg_make_arithmetic"
+rm -f "${TMPDIR:-/tmp}/vg_make_arithmetic"
 ls -l . | awk '{ total += $5 } END { print "total fixture bytes:", total }'
