@@ -30,7 +30,9 @@ extension Trainer {
             return TrainingRun.Epoch(steps: batches.count) { index in
                 let (x, y) = sampler.batch(batches[index])
                 gradients.reset()
-                let loss = step.accumulate(model: model, x: x, labels: y, gradients: gradients, context: &context, rng: &rng)
+                let progress = Double(epoch) + Double(index) / Double(batches.count)
+                let loss = step.warmedUp(progress: progress, epochs: options.epsilonWarmupEpochs)
+                    .accumulate(model: model, x: x, labels: y, gradients: gradients, context: &context, rng: &rng)
                 optimizer.step(params, gradients: gradients)
                 return (loss, x.batchSize)
             }
@@ -62,9 +64,9 @@ extension Trainer {
 
 /// One adversarial-training step's loss and parameter gradients, separate from the epoch loop
 /// so tests can drive it directly.
-struct AdversarialStep {
+struct AdversarialStep: Equatable {
     let method: AdversarialMethod
-    let attack: LinfAttack
+    var attack: LinfAttack
     let beta: Float
 
     init(method: AdversarialMethod, options: TrainingOptions) {
@@ -79,6 +81,17 @@ struct AdversarialStep {
             attack = LinfAttack(epsilon: eps, steps: 1, stepSize: options.attackStepSize ?? 1.25 * eps, randomStart: true)
         }
         beta = options.tradesBeta
+    }
+
+    /// This step with ε (and the step size with it) ramped linearly from 0 over the first
+    /// `epochs` epochs: an ε = 0.3 MNIST run from scratch otherwise can sit at chance for long.
+    func warmedUp(progress: Double, epochs: Double) -> AdversarialStep {
+        guard epochs > 0, progress < epochs else { return self }
+        var copy = self
+        let f = Float(max(progress, 0.01) / epochs)
+        copy.attack.epsilon *= f
+        copy.attack.stepSize *= f
+        return copy
     }
 
     /// The adversarial images for `x` against the current weights (model in inference mode).

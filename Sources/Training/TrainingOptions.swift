@@ -61,6 +61,8 @@ public struct TrainingOptions: Sendable, Codable {
     /// Early stop when the held-out robust accuracy falls more than this (a fraction, 0.2 =
     /// 20 points) below the best epoch's; the best epoch's weights are kept.
     public var collapseDrop: Double = 0.2
+    /// Ramp the training attack's ε linearly from 0 over this many epochs (0 = none).
+    public var epsilonWarmupEpochs: Double = 0
     /// Learning-rate schedule: `step` (milestones × gamma) or `cyclic` (one-cycle triangle).
     public var scheduleKind = ScheduleKind.step
     /// Output

@@ -83,12 +83,15 @@ struct TrainCommand: ParsableCommand {
     @Option(help: "Adversarial training: PGD steps of the per-epoch held-out attack.") var robustTestSteps: Int = 10
     @Option(help: "Adversarial training: stop when held-out robust accuracy falls this many points (0.2 = 20 %) below the best epoch; the best is kept.")
     var collapseDrop: Double = 0.2
+    @Option(help: "Adversarial training: ramp the training ε linearly from 0 over this many epochs.") var epsWarmup: Double = 0
     @Option(help: "Learning-rate schedule: step (--milestones, --gamma) or cyclic (one-cycle triangle peaking at 40 % of the epochs).")
     var schedule: String = "step"
     @Option(help: "guided-vae: fraction of each batch replaced by adversarial images.") var adversarialFraction: Float = 0.5
     @Option(help: "guided-vae: whom the training attack differentiates: classifier (oblivious) or pipeline (through the VAE being trained).")
     var attackThrough: String = "classifier"
     @Option(help: "guided-vae with --attack-through pipeline: EOT noise draws per attack step.") var attackEot: Int = 1
+    @Option(help: "classifier: a residual architecture instead of the paper's: resnet<6n+2>-w<width> (resnet20-w16 = ResNet-20) or preact18-w<width> (CIFAR-10).")
+    var arch: String?
     @Option(help: "Name of the trained model (default: the architecture's).") var name: String?
     @Flag(help: "Continue from the last checkpoint.") var resume = false
     @Flag(help: "Store weights as float16 (compute stays float32).") var half = false
@@ -145,6 +148,8 @@ struct TrainCommand: ParsableCommand {
         o.robustTestImages = robustTestImages
         o.robustTestSteps = robustTestSteps
         o.collapseDrop = collapseDrop
+        guard epsWarmup >= 0 else { throw ValidationError("--eps-warmup must be ≥ 0") }
+        o.epsilonWarmupEpochs = epsWarmup
         guard let scheduleKind = ScheduleKind(rawValue: schedule) else { throw ValidationError("--schedule: step or cyclic") }
         o.scheduleKind = scheduleKind
         if let reconstruction {
@@ -164,6 +169,11 @@ struct TrainCommand: ParsableCommand {
         let trainer = Trainer(options: o)
         var arch: ModelArchitecture
         switch (what, kind) {
+        case (.classifier, _) where self.arch != nil:
+            guard kind == .cifar10, let a = RobustArchitectures.named(self.arch!) else {
+                throw ValidationError("--arch: resnet<6n+2>-w<width> or preact18-w<width>, for cifar10")
+            }
+            arch = a
         case (.classifier, .mnist): arch = PaperArchitectures.mnistClassifier()
         case (.classifier, .cifar10): arch = PaperArchitectures.cifarClassifier()
         case (.vae, .mnist): arch = PaperArchitectures.mnistVAE(latent: latent ?? 256)

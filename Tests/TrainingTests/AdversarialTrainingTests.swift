@@ -164,3 +164,13 @@ struct AdversarialTrainingTests {
         #expect(curve.hasPrefix("epoch,train_loss,test_metric,seconds,images_per_second,robust_accuracy\n"))
     }
 }
+
+extension AdversarialTrainingTests {
+    @Test func epsilonWarmup_rampsTheTrainingAttack() {
+        let step = AdversarialStep(method: .pgd, options: Self.options(.pgd, epochs: 4))
+        #expect(abs(step.warmedUp(progress: 1, epochs: 2).attack.epsilon - 0.075) < 1e-6)
+        #expect(abs(step.warmedUp(progress: 1, epochs: 2).attack.stepSize - step.attack.stepSize / 2) < 1e-6)
+        #expect(step.warmedUp(progress: 2.5, epochs: 2) == step)
+        #expect(step.warmedUp(progress: 0.5, epochs: 0) == step)
+    }
+}

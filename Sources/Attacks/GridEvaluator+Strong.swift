@@ -1,0 +1,68 @@
+import Foundation
+import Engine
+import Purification
+
+/// The strong suite on the grid's images, mini-batches and workers: for each defense and
+/// threat model (oblivious: the bare classifier; adaptive: through the purifier with EOT, or
+/// BPDA for JPEG) and each ε, every attack of the suite against the true labels, the defended
+/// model's verdict on each result, and the per-image worst case.
+extension GridEvaluator {
+    public func runStrong(_ suite: StrongSuite, epsilons: [Float], defenses: [DefenseSpec], threats: [ThreatModel],
+                          sanity: Bool, log: @escaping @Sendable (String) -> Void) throws(AttackError)
+        -> (cells: [StrongCell], sanity: StrongSanity) {
+        var cells: [StrongCell] = []
+        var unbounded: [String: Double] = [:]
+        for d in defenses {
+            let clean = try correctness(images, defense: d, salt: "strong|clean")
+            for threat in threats where threat.applies(to: d) {
+                let (gradientTarget, queryTarget) = try strongTargets(defense: d, threat: threat, eot: suite.eotSamples)
+                for eps in epsilons {
+                    let start = Date()
+                    var after: [String: Int] = [:]
+                    var survived: [[Bool]] = []
+                    for member in suite.members {
+                        let target = member.isWhiteBox ? gradientTarget : queryTarget
+                        let adv = perturbAll(salt: "strong|\(threat.rawValue)|\(d.name)", seedParts: [member.rawValue, "\(eps)"],
+                                             labels: labels) { x, y, rng in
+                            suite.attack(member, epsilon: eps, x: x, labels: y, target: target, rng: &rng)
+                        }
+                        let ok = try correctness(adv, defense: d, salt: "strong|eval|\(threat.rawValue)|\(member.rawValue)|\(eps)")
+                        after[member.rawValue] = ok.filter { $0 }.count
+                        survived.append(ok)
+                        log(String(format: "%@ %@ ε=%.4g %@: %d/%d correct", d.name, threat.rawValue, eps, member.rawValue,
+                                   after[member.rawValue]!, labels.count))
+                    }
+                    let worst = StrongCell.worstCase(clean: clean, attacks: survived)
+                    let cell = StrongCell(defense: d.name, threat: threat.rawValue, epsilon: Double(eps), images: labels.count,
+                                          cleanCorrect: clean.filter { $0 }.count, correctAfter: after,
+                                          robust: worst.filter { $0 }.count, seconds: Date().timeIntervalSince(start))
+                    log(String(format: "%@ %@ ε=%.4g: clean %d, worst case %d/%d (%.2f%%)", d.name, threat.rawValue, eps,
+                               cell.cleanCorrect, cell.robust, cell.images, cell.robustAccuracy * 100))
+                    cells.append(cell)
+                }
+                if sanity {
+                    let apgd = APGD(epsilon: 1, objective: .crossEntropy, iterations: suite.iterations)
+                    let adv = perturbAll(salt: "strong-unbounded|\(threat.rawValue)|\(d.name)", seedParts: [], labels: labels) { x, y, rng in
+                        apgd.perturb(x, labels: y, target: gradientTarget, rng: &rng).adversarial
+                    }
+                    let ok = try correctness(adv, defense: d, salt: "strong|unbounded")
+                    unbounded["\(d.name)|\(threat.rawValue)"] = Double(ok.filter { $0 }.count) / Double(max(1, labels.count))
+                }
+            }
+        }
+        return (cells, StrongSanity.check(cells, unbounded: unbounded))
+    }
+
+    /// The white-box target (gradients) and the query target (Square: logits of one draw).
+    func strongTargets(defense d: DefenseSpec, threat: ThreatModel, eot: Int) throws(AttackError)
+        -> (gradient: any AttackTarget, query: any AttackTarget) {
+        if threat == .oblivious {
+            let target = ClassifierTarget(classifier: model.classifier)
+            return (target, target)
+        }
+        let gradient = try DefendedTarget(model: model, options: d.options, backward: threat == .adaptiveEOT ? .exact : .identity,
+                                          eotSamples: eot)
+        let query = try DefendedTarget(model: model, options: d.options, backward: .identity, eotSamples: 1)
+        return (gradient, query)
+    }
+}
