@@ -7,14 +7,16 @@ import Purification
 /// BPDA for JPEG) and each ε, every attack of the suite against the true labels, the defended
 /// model's verdict on each result, and the per-image worst case.
 extension GridEvaluator {
-    public func runStrong(_ suite: StrongSuite, epsilons: [Float], defenses: [DefenseSpec], threats: [ThreatModel],
-                          sanity: Bool, log: @escaping @Sendable (String) -> Void) throws(AttackError)
-        -> (cells: [StrongCell], sanity: StrongSanity) {
+    /// Runs `suite` at each of `epsilons` on the grid's defenses and threat models (`adaptive`
+    /// = the strongest applicable one per defense); with `sanity`, also the unbounded (ε = 1)
+    /// APGD-CE per defense and threat.
+    public func runStrong(_ suite: StrongSuite, epsilons: [Float], sanity: Bool,
+                          log: @escaping @Sendable (String) -> Void) throws(AttackError) -> (cells: [StrongCell], sanity: StrongSanity) {
         var cells: [StrongCell] = []
         var unbounded: [String: Double] = [:]
-        for d in defenses {
+        for d in grid.defenses {
             let clean = try correctness(images, defense: d, salt: "strong|clean")
-            for threat in threats where threat.applies(to: d) {
+            for threat in (grid.threats.contains(.oblivious) ? [.oblivious] : []) + grid.adaptiveThreats(for: d) {
                 let (gradientTarget, queryTarget) = try strongTargets(defense: d, threat: threat, eot: suite.eotSamples)
                 for eps in epsilons {
                     let start = Date()

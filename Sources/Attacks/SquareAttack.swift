@@ -44,6 +44,10 @@ public struct SquareAttack: Sendable, Equatable {
         -> (adversarial: Tensor, fooled: [Bool]) {
         let (n, h, w, c) = (x.shape[0], x.shape[1], x.shape[2], x.shape[3])
         let size = x.itemCount
+        guard epsilon > 0 else {
+            let predictions = target.logits(x, rng: &rng).argmaxPerItem()
+            return (x, zip(predictions, labels).map { $0 != $1 })
+        }
         var best = x
         for i in 0..<n {
             for col in 0..<w {

@@ -1,0 +1,63 @@
+import Foundation
+import Engine
+import Datasets
+import Attacks
+
+/// `vaeguard evaluate --suite strong`: APGD-CE, APGD-DLR, targeted APGD-DLR and Square on
+/// the first N test images (true labels), per defense, threat model and ε; the per-image worst
+/// case and the sanity checks, written to `strong.json` and `strong.md`.
+enum EvaluateStrong {
+    struct Report: Codable {
+        var dataset: String
+        var models: String
+        var command: String
+        var suite: StrongSuite
+        var cells: [StrongCell]
+        var sanity: StrongSanity
+    }
+
+    static func run(model: EvaluationModels, dataset: String, images: Tensor, labels: [Int], epsilons: [Float],
+                    defenses: [DefenseSpec], threats: [ThreatModel], bestAdaptive: Bool, suite: StrongSuite, sanity: Bool,
+                    output: URL, batchSize: Int, workers: Int) throws {
+        let grid = EvaluationGrid(dataset: dataset, attacks: [], epsilons: [:], defenses: defenses, threats: threats,
+                                  bestAdaptive: bestAdaptive, seeds: [1], settings: AttackSettings())
+        let evaluator = GridEvaluator(model: model.defended, images: images, labels: labels, grid: grid,
+                                      store: try ResultStore(directory: output, resume: true), batchSize: batchSize, workers: workers)
+        print("strong suite: \(suite.members.map(\.rawValue).joined(separator: ", ")) on \(labels.count) images, "
+              + "APGD \(suite.iterations) iterations × \(suite.restarts) restarts, \(suite.targets) targets, "
+              + "Square \(suite.squareQueries) queries, EOT \(suite.eotSamples)")
+        let start = Date()
+        let (cells, checks) = try evaluator.runStrong(suite, epsilons: epsilons, sanity: sanity, log: { print($0) })
+        let report = Report(dataset: dataset, models: model.description,
+                            command: "vaeguard " + CommandLine.arguments.dropFirst().joined(separator: " "),
+                            suite: suite, cells: cells, sanity: checks)
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
+        try encoder.encode(report).write(to: output.appendingPathComponent("strong.json"))
+        try markdown(report).write(to: output.appendingPathComponent("strong.md"), atomically: true, encoding: .utf8)
+        print(String(format: "strong suite done in %.0f s: %@/strong.md", Date().timeIntervalSince(start), output.path))
+    }
+
+    static func markdown(_ r: Report) -> String {
+        let members = r.suite.members.map(\.rawValue)
+        var md = "# Strong suite: \(r.dataset)\n\n`\(r.command)`\n\nModels: \(r.models)\n\n"
+        md += "| defense | threat | ε | images | clean | " + members.joined(separator: " | ") + " | worst case |\n"
+        md += "|" + String(repeating: "---|", count: 6 + members.count) + "\n"
+        for c in r.cells {
+            let pct = { (k: Int) in String(format: "%.2f %%", 100 * Double(k) / Double(max(1, c.images))) }
+            md += "| \(c.defense) | \(c.threat) | \(String(format: "%.4g", c.epsilon)) | \(c.images) | \(pct(c.cleanCorrect)) | "
+            md += members.map { c.correctAfter[$0].map(pct) ?? "–" }.joined(separator: " | ") + " | **\(pct(c.robust))** |\n"
+        }
+        md += "\n## Sanity checks (Carlini et al. 2019)\n\n"
+        md += "- accuracy monotone in ε: \(r.sanity.monotoneInEpsilon ? "yes" : "**NO**")\n"
+        for (k, v) in r.sanity.unboundedAccuracy.sorted(by: { $0.key < $1.key }) {
+            md += String(format: "- unbounded APGD-CE (ε = 1), %@: %.2f %%%@\n", k, v * 100, v > 0 ? " **(not 0: investigate)**" : "")
+        }
+        if r.sanity.blackBoxBeatsWhiteBox.isEmpty {
+            md += "- Square (black-box) never beats the best white-box attack\n"
+        } else {
+            for f in r.sanity.blackBoxBeatsWhiteBox { md += "- **black-box beats white-box**: \(f)\n" }
+        }
+        return md
+    }
+}
