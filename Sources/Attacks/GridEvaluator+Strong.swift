@@ -22,24 +22,36 @@ extension GridEvaluator {
                     let start = Date()
                     var after: [String: Int] = [:]
                     var survived: [[Bool]] = []
+                    var robust = clean
                     for member in suite.members {
                         let target = member.isWhiteBox ? gradientTarget : queryTarget
-                        let adv = perturbAll(salt: "strong|\(threat.rawValue)|\(d.name)", seedParts: [member.rawValue, "\(eps)"],
-                                             labels: labels) { x, y, rng in
-                            suite.attack(member, epsilon: eps, x: x, labels: y, target: target, rng: &rng)
+                        // Cascade (AutoAttack): attack only the images every earlier attack missed.
+                        let attacked = suite.cascade ? robust.indices.filter { robust[$0] } : Array(labels.indices)
+                        var ok = suite.cascade ? [Bool](repeating: false, count: labels.count) : clean
+                        if !attacked.isEmpty {
+                            let sub = attacked.count == labels.count ? self
+                                : GridEvaluator(model: model, images: images.gather(attacked), labels: attacked.map { labels[$0] },
+                                                grid: grid, store: store, batchSize: batchSize, workers: workers)
+                            let adv = sub.perturbAll(salt: "strong|\(threat.rawValue)|\(d.name)", seedParts: [member.rawValue, "\(eps)"],
+                                                     labels: sub.labels) { x, y, rng in
+                                suite.attack(member, epsilon: eps, x: x, labels: y, target: target, rng: &rng)
+                            }
+                            let subOK = try sub.correctness(adv, defense: d,
+                                                            salt: "strong|eval|\(threat.rawValue)|\(member.rawValue)|\(eps)")
+                            for (j, i) in attacked.enumerated() { ok[i] = subOK[j] }
                         }
-                        let ok = try correctness(adv, defense: d, salt: "strong|eval|\(threat.rawValue)|\(member.rawValue)|\(eps)")
                         after[member.rawValue] = ok.filter { $0 }.count
                         survived.append(ok)
-                        log(String(format: "%@ %@ ε=%.4g %@: %d/%d correct", d.name, threat.rawValue, eps, member.rawValue,
-                                   after[member.rawValue]!, labels.count))
+                        robust = StrongCell.worstCase(clean: robust, attacks: [ok])
+                        log(String(format: "%@ %@ ε=%.4g %@: %d/%d correct%@", d.name, threat.rawValue, eps, member.rawValue,
+                                   after[member.rawValue]!, labels.count, suite.cascade ? " (after the attacks before it)" : ""))
                     }
                     let worst = StrongCell.worstCase(clean: clean, attacks: survived)
                     let cell = StrongCell(defense: d.name, threat: threat.rawValue, epsilon: Double(eps), images: labels.count,
                                           cleanCorrect: clean.filter { $0 }.count, correctAfter: after,
                                           robust: worst.filter { $0 }.count, seconds: Date().timeIntervalSince(start))
-                    log(String(format: "%@ %@ ε=%.4g: clean %d, worst case %d/%d (%.2f%%)", d.name, threat.rawValue, eps,
-                               cell.cleanCorrect, cell.robust, cell.images, cell.robustAccuracy * 100))
+                    log(String(format: "%@ %@ ε=%.4g: clean %d, worst case %d/%d (%.2f%%) in %.0f s", d.name, threat.rawValue, eps,
+                               cell.cleanCorrect, cell.robust, cell.images, cell.robustAccuracy * 100, cell.seconds))
                     cells.append(cell)
                 }
                 if sanity {

@@ -20,6 +20,10 @@ public struct StrongSuite: Sendable, Codable, Equatable {
     public var squareQueries = 5000
     /// Draws per gradient for randomized defenses (the APGDs); Square queries one draw.
     public var eotSamples = 10
+    /// AutoAttack's order: each attack runs only on the images every earlier attack missed, so
+    /// `correctAfter` counts the survivors of that attack and all before it. Off: every attack
+    /// runs on every image (per-attack accuracies; slower).
+    public var cascade = true
 
     public init() {}
 
@@ -49,7 +53,8 @@ public struct StrongCell: Sendable, Codable, Equatable {
     public var epsilon: Double
     public var images: Int
     public var cleanCorrect: Int
-    /// Images each attack alone leaves correctly classified, keyed by `Member.rawValue`.
+    /// Images left correctly classified by each attack (with `cascade`: by it and every attack
+    /// before it), keyed by `Member.rawValue`.
     public var correctAfter: [String: Int]
     /// Images correct clean and after every attack.
     public var robust: Int
@@ -69,8 +74,9 @@ public struct StrongSanity: Sendable, Codable, Equatable {
     public var monotoneInEpsilon: Bool
     /// Accuracy under the unbounded (ε = 1) APGD-CE, per "defense|threat".
     public var unboundedAccuracy: [String: Double]
-    /// Cells where Square alone leaves fewer images correct than the best white-box attack:
-    /// a sign of gradient masking, or of a white-box attack that needs strengthening.
+    /// Cells where Square leaves fewer images correct than the best white-box attack (with
+    /// `cascade`: Square broke images every white-box attack missed): a sign of gradient
+    /// masking, or of a white-box attack that needs strengthening.
     public var blackBoxBeatsWhiteBox: [String]
 
     public static func check(_ cells: [StrongCell], unbounded: [String: Double]) -> StrongSanity {

@@ -73,6 +73,8 @@ struct EvaluateCommand: ParsableCommand {
     @Option(help: "--suite strong: targeted APGD-DLR target classes (the top-2 … top-(N+1)).") var apgdTargets: Int = 9
     @Option(help: "--suite strong: Square attack queries per image.") var squareQueries: Int = 5000
     @Flag(help: "--suite strong: skip the unbounded-attack sanity check.") var noSanity = false
+    @Flag(help: "--suite strong: run every attack on every image (per-attack accuracies) instead of AutoAttack's cascade.")
+    var independent = false
     @Flag(help: "Measure the reconstruction-error detector instead of accuracy (docs/DETECTION.md).") var detection = false
     @Option(help: "--detection: purifiers to score with.") var detectionDefenses: String = "vae,vae:mean"
     @Option(help: "--detection: clean TRAINING images to calibrate thresholds on (default: --images).") var calibrationImages: Int?
@@ -190,6 +192,7 @@ struct EvaluateCommand: ParsableCommand {
             throw ValidationError("--apgd-iterations, --apgd-restarts, --apgd-targets, --square-queries and --eot must be ≥ 1")
         }
         (s.iterations, s.restarts, s.targets, s.squareQueries, s.eotSamples) = (apgdIterations, apgdRestarts, apgdTargets, squareQueries, eot)
+        s.cascade = !independent
         if specs.contains(where: { $0.kind == .vae }) && model.defended.vae == nil { throw ValidationError("a vae defense needs a VAE model (--vae)") }
         if specs.contains(where: { $0.kind == .patchVAE }) && model.defended.patchVAE == nil { throw ValidationError("a patch-vae defense needs --patch-vae") }
         let test = try kind.load(root: try DatasetKind.locateRoot(explicit: datasets), split: .test)

@@ -25,7 +25,8 @@ enum EvaluateStrong {
                                       store: try ResultStore(directory: output, resume: true), batchSize: batchSize, workers: workers)
         print("strong suite: \(suite.members.map(\.rawValue).joined(separator: ", ")) on \(labels.count) images, "
               + "APGD \(suite.iterations) iterations × \(suite.restarts) restarts, \(suite.targets) targets, "
-              + "Square \(suite.squareQueries) queries, EOT \(suite.eotSamples)")
+              + "Square \(suite.squareQueries) queries, EOT \(suite.eotSamples), "
+              + (suite.cascade ? "cascade (each attack on the survivors of the ones before)" : "every attack on every image"))
         let start = Date()
         let (cells, checks) = try evaluator.runStrong(suite, epsilons: epsilons, sanity: sanity, log: { print($0) })
         let report = Report(dataset: dataset, models: model.description,
@@ -41,6 +42,7 @@ enum EvaluateStrong {
     static func markdown(_ r: Report) -> String {
         let members = r.suite.members.map(\.rawValue)
         var md = "# Strong suite: \(r.dataset)\n\n`\(r.command)`\n\nModels: \(r.models)\n\n"
+        if r.suite.cascade { md += "Attacks run in cascade: each column counts the images left correct by that attack and all before it.\n\n" }
         md += "| defense | threat | ε | images | clean | " + members.joined(separator: " | ") + " | worst case |\n"
         md += "|" + String(repeating: "---|", count: 6 + members.count) + "\n"
         for c in r.cells {

@@ -110,7 +110,8 @@ struct StrongSuiteTests {
         #expect(bad.blackBoxBeatsWhiteBox.count == 1)
     }
 
-    @Test func runStrong_takesTheWorstCase_andRunsTheSanityChecks() throws {
+    @Test(arguments: [true, false])
+    func runStrong_takesTheWorstCase_andRunsTheSanityChecks(cascade: Bool) throws {
         let (x, y) = TinyModels.dataset(count: 9)
         let model = TinyModels.defended(classifier: try TinyModels.templateClassifier(), vae: try TinyModels.smoothVAE())
         let grid = EvaluationGrid(dataset: "tiny", attacks: [], epsilons: [:], defenses: try DefenseSpec.parseList("none,vae"),
@@ -125,10 +126,12 @@ struct StrongSuiteTests {
         suite.targets = 1
         suite.members = [.apgdCE, .apgdDLR, .square]
         suite.eotSamples = 2
+        suite.cascade = cascade
         let (cells, sanity) = try evaluator.runStrong(suite, epsilons: [0.05, 0.4], sanity: true, log: { _ in })
         #expect(cells.count == 2 + 4)   // none: oblivious only; vae: oblivious and adaptive
         for cell in cells {
             #expect(cell.robust <= cell.correctAfter.values.min()!)
+            if cascade { #expect(cell.robust == cell.correctAfter["square"]) }
             #expect(cell.robust <= cell.cleanCorrect)
         }
         #expect(cells.first { $0.defense == "none" && abs($0.epsilon - 0.4) < 1e-6 }?.robust == 0)
