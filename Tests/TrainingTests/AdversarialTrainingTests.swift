@@ -4,6 +4,7 @@ import Engine
 import NeuralNet
 import Datasets
 import Attacks
+import Models
 import TestSupport
 @testable import Training
 
@@ -172,5 +173,30 @@ extension AdversarialTrainingTests {
         #expect(abs(step.warmedUp(progress: 1, epochs: 2).attack.stepSize - step.attack.stepSize / 2) < 1e-6)
         #expect(step.warmedUp(progress: 2.5, epochs: 2) == step)
         #expect(step.warmedUp(progress: 0.5, epochs: 0) == step)
+    }
+}
+
+extension AdversarialTrainingTests {
+    /// The CIFAR-10 residual networks build, run, and save/load through the model files.
+    @Test func robustArchitectures_buildRunAndRoundTrip() throws {
+        let counts = try ["resnet20-w16", "preact18-w32"].map { name -> Int in
+            let arch = try #require(RobustArchitectures.named(name))
+            let network = try Network(architecture: arch, seed: 1)
+            guard case .classifier(let model) = network else { Issue.record("not a classifier"); return 0 }
+            #expect(model.outputShape == [10])
+            var context = ForwardContext.inference(seed: 1)
+            let x = Tensor(shape: [2, 32, 32, 3], repeating: 0.5)
+            let y = model(x, context: &context)
+            let dir = TrainingTests.temp()
+            let url = try ModelFile.save(network, architecture: arch, to: dir)
+            guard case .classifier(let loaded) = try ModelFile.load(url).network else { Issue.record("not a classifier"); return 0 }
+            #expect(loaded(x, context: &context) == y)
+            return network.parameterCount
+        }
+        // ResNet-20 with 1×1 projection shortcuts: 0.27 M; PreActResNet-18 at width 32: 1/4 of 11.2 M.
+        #expect((260_000...290_000).contains(counts[0]), "\(counts[0])")
+        #expect((2_700_000...2_900_000).contains(counts[1]), "\(counts[1])")
+        #expect(RobustArchitectures.named("resnet21-w16") == nil)
+        #expect(RobustArchitectures.named("vgg-w16") == nil)
     }
 }
