@@ -65,7 +65,8 @@ struct EvaluateCommand: ParsableCommand {
     @Option(help: "Images per mini-batch.") var batchSize: Int = 100
     @Option(help: "Parallel workers over mini-batches (default: all cores; the engine then runs one thread per worker).")
     var workers: Int?
-    @Option(help: "strong: AutoAttack-style suite (APGD-CE, APGD-DLR, targeted APGD-DLR, Square) with the per-image worst case, instead of the grid; needs --eps as a list.")
+    @Option(help: "detector (--suite detector): weight λ of the score penalty, CE − λ·max(0, score/τ − 0.9).") var detectorWeight: Float = 10
+    @Option(help: "strong: AutoAttack-style suite (APGD-CE, APGD-DLR, targeted APGD-DLR, Square) with the per-image worst case, instead of the grid; detector: PGD (--pgd-steps, --eot) on the classifier and the reconstruction-error flag together (VAE defenses, threshold from --detection-threshold or --config). Both need --eps as a list.")
     var suite: String?
     @Option(help: "--suite strong: attacks, comma-separated (apgd-ce, apgd-dlr, apgd-t, square).") var suiteAttacks: String = "apgd-ce,apgd-dlr,apgd-t,square"
     @Option(help: "--suite strong: APGD iterations.") var apgdIterations: Int = 100
@@ -179,9 +180,25 @@ struct EvaluateCommand: ParsableCommand {
     /// `--suite strong`: the AutoAttack-style suite on the first --images test images.
     func runSuite(_ name: String, kind: DatasetKind, model: EvaluationModels, specs: [DefenseSpec], threats: [ThreatModel],
                   bestAdaptive: Bool, workers: Int) throws {
-        guard name == "strong" else { throw ValidationError("--suite: strong") }
+        guard name == "strong" || name == "detector" else { throw ValidationError("--suite: strong or detector") }
         let values = eps.split(separator: ",").compactMap { Float($0.trimmingCharacters(in: .whitespaces)) }
-        guard !values.isEmpty, values.allSatisfy({ $0 >= 0 && $0 <= 1 }) else { throw ValidationError("--suite strong needs --eps as a list like 0.1,0.2,0.3") }
+        guard !values.isEmpty, values.allSatisfy({ $0 >= 0 && $0 <= 1 }) else { throw ValidationError("--suite needs --eps as a list like 0.1,0.2,0.3") }
+        if name == "detector" {
+            guard specs.allSatisfy({ $0.kind == .vae || $0.kind == .patchVAE }) else {
+                throw ValidationError("--suite detector: --defenses must be VAE defenses (vae, patch-vae, …)")
+            }
+            if specs.contains(where: { $0.kind == .vae }) && model.defended.vae == nil { throw ValidationError("a vae defense needs --vae") }
+            if specs.contains(where: { $0.kind == .patchVAE }) && model.defended.patchVAE == nil { throw ValidationError("a patch-vae defense needs --patch-vae") }
+            guard pgdSteps >= 1, eot >= 1 else { throw ValidationError("--pgd-steps and --eot must be ≥ 1") }
+            let (threshold, source) = EvaluateDetection.configuredThreshold(dataset: kind.rawValue, explicit: detectionThreshold,
+                                                                            configPath: config)
+            let test = try kind.load(root: try DatasetKind.locateRoot(explicit: datasets), split: .test)
+            let (x, y) = test.batch(Array(0..<min(images, test.count)))
+            try EvaluateDetectorAttack.run(model: model, images: x, labels: y, epsilons: values, defenses: specs, threshold: threshold,
+                                           thresholdSource: source, steps: pgdSteps, weight: detectorWeight, eot: eot,
+                                           output: URL(fileURLWithPath: output), batchSize: batchSize, workers: workers)
+            return
+        }
         var s = StrongSuite()
         s.members = try suiteAttacks.split(separator: ",").map { raw in
             let t = raw.trimmingCharacters(in: .whitespaces)
