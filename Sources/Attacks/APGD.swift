@@ -62,13 +62,18 @@ public struct APGD: Sendable, Equatable {
             let row = Array(clean.storage[(i * classes)..<((i + 1) * classes)])
             return (0..<classes).sorted { row[$0] > row[$1] }
         }
-        let runs: [AttackLoss?] = objective == .targetedDLR
-            ? (1...max(1, min(targets, classes - 1))).flatMap { t in Array(repeating: AttackLoss?.none, count: restarts).map { _ in
-                AttackLoss.targetedDLR(targets: ranked.map { $0[t] }) } }
-            : Array(repeating: objective == .dlr ? .dlr : .crossEntropy, count: restarts)
+        let runs: [AttackLoss]
+        switch objective {
+        case .crossEntropy: runs = Array(repeating: .crossEntropy, count: restarts)
+        case .dlr: runs = Array(repeating: .dlr, count: restarts)
+        case .targetedDLR:
+            runs = (1...max(1, min(targets, classes - 1))).flatMap { t in
+                Array(repeating: AttackLoss.targetedDLR(targets: ranked.map { $0[t] }), count: restarts)
+            }
+        }
         for loss in runs {
             let active = (0..<n).filter { !fooled[$0] }
-            guard !active.isEmpty, let loss else { break }
+            guard !active.isEmpty else { break }
             let subLoss: AttackLoss
             if case .targetedDLR(let t) = loss { subLoss = .targetedDLR(targets: active.map { t[$0] }) } else { subLoss = loss }
             let (adv, hit) = singleRun(x.gather(active), labels: active.map { labels[$0] }, loss: subLoss, target: target, rng: &rng)

@@ -19,7 +19,9 @@ extension Trainer {
         let (params, optimizer) = (run.network.trainableParameters, run.optimizer)
         let gradients = GradientStore()
         let step = AdversarialStep(method: method, options: options)
-        let heldOut = test.prefix(min(options.robustTestImages, test.count))
+        // The LAST test images: `vaeguard evaluate` uses the first ones, so model selection
+        // (the best epoch) never sees the images of the reported evaluation.
+        let heldOut = test.suffix(options.robustTestImages)
         let probe = LinfAttack.pgd(epsilon: options.attackEpsilon, steps: options.robustTestSteps)
         return try runEpochs(&run, lossFormat: "%.4f", metricName: "test_accuracy", epoch: { epoch in
             var sampler = BatchSampler(data: train, batchSize: options.batchSize,
@@ -41,7 +43,7 @@ extension Trainer {
             return (accuracy, String(format: "test accuracy %.2f%%", accuracy * 100))
         }, robustness: {
             let robust = Self.robustAccuracy(model, on: heldOut, attack: probe)
-            return (robust, String(format: "PGD-%d ε=%g accuracy %.2f%% on %d held-out images", options.robustTestSteps,
+            return (robust, String(format: "PGD-%d ε=%g accuracy %.2f%% on the last %d test images", options.robustTestSteps,
                                    options.attackEpsilon, robust * 100, heldOut.count))
         })
     }

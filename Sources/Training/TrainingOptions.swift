@@ -54,7 +54,7 @@ public struct TrainingOptions: Sendable, Codable {
     public var attackStepSize: Float?
     /// TRADES's β: weight of the KL term between clean and adversarial predictions.
     public var tradesBeta: Float = 6
-    /// Held-out robust accuracy measured every epoch: the first N test images under PGD with
+    /// Held-out robust accuracy measured every epoch: the last N test images under PGD with
     /// this many steps (random start, step 2.5·ε/steps).
     public var robustTestImages = 500
     public var robustTestSteps = 10

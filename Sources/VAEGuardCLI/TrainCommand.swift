@@ -79,7 +79,7 @@ struct TrainCommand: ParsableCommand {
     @Option(help: "classifier: adversarial training: pgd (Madry), trades or fgsm-rs (Wong et al. 2020).") var adversarial: String?
     @Option(help: "Adversarial training: step size (default 2.5·eps/steps; fgsm-rs 1.25·eps).") var stepSize: Float?
     @Option(help: "Adversarial training with trades: weight β of the KL term.") var tradesBeta: Float = 6
-    @Option(help: "Adversarial training: held-out test images attacked every epoch.") var robustTestImages: Int = 500
+    @Option(help: "Adversarial training: how many of the LAST test images are attacked every epoch (evaluate uses the first ones).") var robustTestImages: Int = 500
     @Option(help: "Adversarial training: PGD steps of the per-epoch held-out attack.") var robustTestSteps: Int = 10
     @Option(help: "Adversarial training: stop when held-out robust accuracy falls this many points (0.2 = 20 %) below the best epoch; the best is kept.")
     var collapseDrop: Double = 0.2

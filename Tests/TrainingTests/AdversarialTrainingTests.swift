@@ -135,7 +135,7 @@ struct AdversarialTrainingTests {
         #expect(lines.all.contains { $0.contains("collapsed") })
         let saved = try ModelFile.load(url)
         guard case .classifier(let model) = saved.network else { Issue.record("not a classifier"); return }
-        let heldOut = Self.toyTest.prefix(o.robustTestImages)
+        let heldOut = Self.toyTest.suffix(o.robustTestImages)
         let robust = Trainer.robustAccuracy(model, on: heldOut, attack: LinfAttack.pgd(epsilon: o.attackEpsilon, steps: o.robustTestSteps))
         #expect(abs(robust - best) < 1e-9)
         #expect(saved.architecture.metadata?["best_epoch"] != nil)
