@@ -9,16 +9,28 @@ import Purification
 extension GridEvaluator {
     /// Runs `suite` at each of `epsilons` on the grid's defenses and threat models (`adaptive`
     /// = the strongest applicable one per defense); with `sanity`, also the unbounded (ε = 1)
-    /// APGD-CE per defense and threat.
+    /// APGD-CE per defense and threat. Cells and unbounded results in `previous` (an interrupted
+    /// run) are kept, not recomputed; `checkpoint` sees the results after each new one.
     public func runStrong(_ suite: StrongSuite, epsilons: [Float], sanity: Bool,
-                          log: @escaping @Sendable (String) -> Void) throws(AttackError) -> (cells: [StrongCell], sanity: StrongSanity) {
+                          previous: (cells: [StrongCell], unbounded: [String: Double]) = ([], [:]),
+                          log: @escaping @Sendable (String) -> Void,
+                          checkpoint: (([StrongCell], [String: Double]) -> Void)? = nil) throws(AttackError)
+        -> (cells: [StrongCell], sanity: StrongSanity) {
         var cells: [StrongCell] = []
         var unbounded: [String: Double] = [:]
         for d in grid.defenses {
-            let clean = try correctness(images, defense: d, salt: "strong|clean")
+            var cleanCache: [Bool]?
             for threat in (grid.threats.contains(.oblivious) ? [.oblivious] : []) + grid.adaptiveThreats(for: d) {
                 let (gradientTarget, queryTarget) = try strongTargets(defense: d, threat: threat, eot: suite.eotSamples)
                 for eps in epsilons {
+                    if let done = previous.cells.first(where: {
+                        $0.defense == d.name && $0.threat == threat.rawValue && $0.epsilon == Double(eps) && $0.images == labels.count
+                    }) {
+                        cells.append(done)
+                        continue
+                    }
+                    if cleanCache == nil { cleanCache = try correctness(images, defense: d, salt: "strong|clean") }
+                    let clean = cleanCache!
                     let start = Date()
                     var after: [String: Int] = [:]
                     var survived: [[Bool]] = []
@@ -53,14 +65,18 @@ extension GridEvaluator {
                     log(String(format: "%@ %@ ε=%.4g: clean %d, worst case %d/%d (%.2f%%) in %.0f s", d.name, threat.rawValue, eps,
                                cell.cleanCorrect, cell.robust, cell.images, cell.robustAccuracy * 100, cell.seconds))
                     cells.append(cell)
+                    checkpoint?(cells, unbounded)
                 }
-                if sanity {
+                if let done = previous.unbounded["\(d.name)|\(threat.rawValue)"] {
+                    unbounded["\(d.name)|\(threat.rawValue)"] = done
+                } else if sanity {
                     let apgd = APGD(epsilon: 1, objective: .crossEntropy, iterations: suite.iterations)
                     let adv = perturbAll(salt: "strong-unbounded|\(threat.rawValue)|\(d.name)", seedParts: [], labels: labels) { x, y, rng in
                         apgd.perturb(x, labels: y, target: gradientTarget, rng: &rng).adversarial
                     }
                     let ok = try correctness(adv, defense: d, salt: "strong|unbounded")
                     unbounded["\(d.name)|\(threat.rawValue)"] = Double(ok.filter { $0 }.count) / Double(max(1, labels.count))
+                    checkpoint?(cells, unbounded)
                 }
             }
         }

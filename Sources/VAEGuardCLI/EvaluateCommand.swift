@@ -217,6 +217,6 @@ struct EvaluateCommand: ParsableCommand {
         print("models: \(model.description)")
         try EvaluateStrong.run(model: model, dataset: kind.rawValue, images: x, labels: y, epsilons: values, defenses: specs,
                                threats: threats, bestAdaptive: bestAdaptive, suite: s, sanity: !noSanity,
-                               output: URL(fileURLWithPath: output), batchSize: batchSize, workers: workers)
+                               output: URL(fileURLWithPath: output), resume: resume, batchSize: batchSize, workers: workers)
     }
 }

@@ -2,10 +2,12 @@ import Foundation
 import Engine
 import Datasets
 import Attacks
+import ArgumentParser
 
 /// `vaeguard evaluate --suite strong`: APGD-CE, APGD-DLR, targeted APGD-DLR and Square on
 /// the first N test images (true labels), per defense, threat model and ε; the per-image worst
-/// case and the sanity checks, written to `strong.json` and `strong.md`.
+/// case and the sanity checks, written to `strong.json` and `strong.md` after every cell, so
+/// `--resume` continues an interrupted run.
 enum EvaluateStrong {
     struct Report: Codable {
         var dataset: String
@@ -18,7 +20,18 @@ enum EvaluateStrong {
 
     static func run(model: EvaluationModels, dataset: String, images: Tensor, labels: [Int], epsilons: [Float],
                     defenses: [DefenseSpec], threats: [ThreatModel], bestAdaptive: Bool, suite: StrongSuite, sanity: Bool,
-                    output: URL, batchSize: Int, workers: Int) throws {
+                    output: URL, resume: Bool, batchSize: Int, workers: Int) throws {
+        let jsonURL = output.appendingPathComponent("strong.json")
+        var previous: (cells: [StrongCell], unbounded: [String: Double]) = ([], [:])
+        if let data = FileManager.default.contents(atPath: jsonURL.path) {
+            guard resume else { throw ValidationError("\(jsonURL.path) exists; pass --resume to continue it or choose another --output") }
+            let earlier = try JSONDecoder().decode(Report.self, from: data)
+            guard earlier.suite == suite, earlier.dataset == dataset, earlier.models == model.description else {
+                throw ValidationError("\(jsonURL.path) was made with other models or suite settings; choose another --output")
+            }
+            previous = (earlier.cells, earlier.sanity.unboundedAccuracy)
+            print("resuming: \(earlier.cells.count) cells and \(earlier.sanity.unboundedAccuracy.count) unbounded checks already done")
+        }
         let grid = EvaluationGrid(dataset: dataset, attacks: [], epsilons: [:], defenses: defenses, threats: threats,
                                   bestAdaptive: bestAdaptive, seeds: [1], settings: AttackSettings())
         let evaluator = GridEvaluator(model: model.defended, images: images, labels: labels, grid: grid,
@@ -28,14 +41,19 @@ enum EvaluateStrong {
               + "Square \(suite.squareQueries) queries, EOT \(suite.eotSamples), "
               + (suite.cascade ? "cascade (each attack on the survivors of the ones before)" : "every attack on every image"))
         let start = Date()
-        let (cells, checks) = try evaluator.runStrong(suite, epsilons: epsilons, sanity: sanity, log: { print($0) })
-        let report = Report(dataset: dataset, models: model.description,
-                            command: "vaeguard " + CommandLine.arguments.dropFirst().joined(separator: " "),
-                            suite: suite, cells: cells, sanity: checks)
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
-        try encoder.encode(report).write(to: output.appendingPathComponent("strong.json"))
-        try markdown(report).write(to: output.appendingPathComponent("strong.md"), atomically: true, encoding: .utf8)
+        let command = "vaeguard " + CommandLine.arguments.dropFirst().joined(separator: " ")
+        let write = { (cells: [StrongCell], sanity: StrongSanity) throws in
+            let report = Report(dataset: dataset, models: model.description, command: command, suite: suite, cells: cells, sanity: sanity)
+            let encoder = JSONEncoder()
+            encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
+            try encoder.encode(report).write(to: jsonURL, options: .atomic)
+            try markdown(report).write(to: output.appendingPathComponent("strong.md"), atomically: true, encoding: .utf8)
+        }
+        let (cells, checks) = try evaluator.runStrong(suite, epsilons: epsilons, sanity: sanity, previous: previous,
+                                                      log: { print($0) }, checkpoint: { cells, unbounded in
+            do { try write(cells, StrongSanity.check(cells, unbounded: unbounded)) } catch { print("warning: cannot write results: \(error)") }
+        })
+        try write(cells, checks)
         print(String(format: "strong suite done in %.0f s: %@/strong.md", Date().timeIntervalSince(start), output.path))
     }
 

@@ -1,5 +1,6 @@
 import Testing
 import Foundation
+import Synchronization
 import Engine
 import NeuralNet
 import Purification
@@ -138,4 +139,34 @@ struct StrongSuiteTests {
         #expect(sanity.unboundedAccuracy["none|oblivious"] == 0)
         #expect(sanity.unboundedAccuracy.count == 3)
     }
+
+    @Test func runStrong_resume_keepsFinishedCells_andCheckpointsNewOnes() throws {
+        let (x, y) = TinyModels.dataset(count: 6)
+        let model = TinyModels.defended(classifier: try TinyModels.templateClassifier(), vae: nil)
+        let grid = EvaluationGrid(dataset: "tiny", attacks: [], epsilons: [:], defenses: try DefenseSpec.parseList("none"),
+                                  threats: [.oblivious], bestAdaptive: false, seeds: [1], settings: AttackSettings())
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("strong-\(UInt64.random(in: 0...UInt64.max))")
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let evaluator = GridEvaluator(model: model, images: x, labels: y, grid: grid, store: try ResultStore(directory: dir, resume: false),
+                                      batchSize: 3, workers: 1)
+        var suite = StrongSuite()
+        suite.iterations = 5
+        suite.members = [.apgdCE]
+        // A finished cell with a count no real run gives (7 of 6 images) must come back untouched.
+        let done = StrongCell(defense: "none", threat: "oblivious", epsilon: Double(Float(0.1)), images: 6, cleanCorrect: 6,
+                              correctAfter: ["apgd-ce": 7], robust: 7, seconds: 0)
+        let checkpoints = LockedCount()
+        let (cells, sanity) = try evaluator.runStrong(suite, epsilons: [0.1, 0.4], sanity: true, previous: ([done], [:]),
+                                                      log: { _ in }, checkpoint: { _, _ in checkpoints.increment() })
+        #expect(cells.count == 2 && cells[0] == done)
+        #expect(cells[1].robust <= 6)
+        #expect(checkpoints.value == 2)   // the new cell, then the unbounded check
+        #expect(sanity.unboundedAccuracy["none|oblivious"] != nil)
+    }
+}
+
+final class LockedCount: Sendable {
+    private let count = Mutex(0)
+    func increment() { count.withLock { $0 += 1 } }
+    var value: Int { count.withLock { $0 } }
 }
