@@ -63,7 +63,8 @@ enum EvaluateStrong {
         if r.suite.cascade { md += "Attacks run in cascade: each column counts the images left correct by that attack and all before it.\n\n" }
         md += "| defense | threat | ε | images | clean | " + members.joined(separator: " | ") + " | worst case |\n"
         md += "|" + String(repeating: "---|", count: 6 + members.count) + "\n"
-        for c in r.cells {
+        let order = Dictionary(r.cells.enumerated().map { ("\($1.defense)|\($1.threat)", $0) }, uniquingKeysWith: min)
+        for c in r.cells.sorted(by: { (order["\($0.defense)|\($0.threat)"]!, $0.epsilon) < (order["\($1.defense)|\($1.threat)"]!, $1.epsilon) }) {
             let pct = { (k: Int) in String(format: "%.2f %%", 100 * Double(k) / Double(max(1, c.images))) }
             md += "| \(c.defense) | \(c.threat) | \(String(format: "%.4g", c.epsilon)) | \(c.images) | \(pct(c.cleanCorrect)) | "
             md += members.map { c.correctAfter[$0].map(pct) ?? "–" }.joined(separator: " | ") + " | **\(pct(c.robust))** |\n"
