@@ -111,16 +111,22 @@ struct StrongSuiteTests {
         #expect(bad.blackBoxBeatsWhiteBox.count == 1)
     }
 
+    /// The strong suite's runner on the first `count` tiny images (template classifier, smooth
+    /// VAE), with its results folder.
+    static func evaluator(count: Int, defenses: String, threats: [ThreatModel]) throws -> (GridEvaluator, URL) {
+        let (x, y) = TinyModels.dataset(count: count)
+        let model = TinyModels.defended(classifier: try TinyModels.templateClassifier(), vae: try TinyModels.smoothVAE())
+        let grid = EvaluationGrid(dataset: "tiny", attacks: [], epsilons: [:], defenses: try DefenseSpec.parseList(defenses),
+                                  threats: threats, bestAdaptive: false, seeds: [1], settings: AttackSettings())
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("strong-\(UInt64.random(in: 0...UInt64.max))")
+        return (GridEvaluator(model: model, images: x, labels: y, grid: grid, store: try ResultStore(directory: dir, resume: false),
+                              batchSize: 5, workers: 2), dir)
+    }
+
     @Test(arguments: [true, false])
     func runStrong_takesTheWorstCase_andRunsTheSanityChecks(cascade: Bool) throws {
-        let (x, y) = TinyModels.dataset(count: 9)
-        let model = TinyModels.defended(classifier: try TinyModels.templateClassifier(), vae: try TinyModels.smoothVAE())
-        let grid = EvaluationGrid(dataset: "tiny", attacks: [], epsilons: [:], defenses: try DefenseSpec.parseList("none,vae"),
-                                  threats: [.oblivious, .adaptiveEOT], bestAdaptive: false, seeds: [1], settings: AttackSettings())
-        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("strong-\(UInt64.random(in: 0...UInt64.max))")
+        let (evaluator, dir) = try Self.evaluator(count: 9, defenses: "none,vae", threats: [.oblivious, .adaptiveEOT])
         defer { try? FileManager.default.removeItem(at: dir) }
-        let evaluator = GridEvaluator(model: model, images: x, labels: y, grid: grid, store: try ResultStore(directory: dir, resume: false),
-                                      batchSize: 5, workers: 2)
         var suite = StrongSuite()
         suite.iterations = 10
         suite.squareQueries = 50
@@ -141,14 +147,8 @@ struct StrongSuiteTests {
     }
 
     @Test func runStrong_resume_keepsFinishedCells_andCheckpointsNewOnes() throws {
-        let (x, y) = TinyModels.dataset(count: 6)
-        let model = TinyModels.defended(classifier: try TinyModels.templateClassifier(), vae: nil)
-        let grid = EvaluationGrid(dataset: "tiny", attacks: [], epsilons: [:], defenses: try DefenseSpec.parseList("none"),
-                                  threats: [.oblivious], bestAdaptive: false, seeds: [1], settings: AttackSettings())
-        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("strong-\(UInt64.random(in: 0...UInt64.max))")
+        let (evaluator, dir) = try Self.evaluator(count: 6, defenses: "none", threats: [.oblivious])
         defer { try? FileManager.default.removeItem(at: dir) }
-        let evaluator = GridEvaluator(model: model, images: x, labels: y, grid: grid, store: try ResultStore(directory: dir, resume: false),
-                                      batchSize: 3, workers: 1)
         var suite = StrongSuite()
         suite.iterations = 5
         suite.members = [.apgdCE]
