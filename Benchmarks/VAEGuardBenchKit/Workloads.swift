@@ -239,6 +239,12 @@ public func forwardFLOPs(architecture a: ModelArchitecture) -> Double {
             case .upsample2: shape = [shape[0] * 2, shape[1] * 2, shape[2]]
             case .flatten: shape = [shape.reduce(1, *)]
             case .reshape(let s): shape = s
+            case let .residual(body, shortcut):
+                let (b, out) = chain(body, shape), (s, _) = chain(shortcut, shape)
+                total += b + s
+                shape = out
+            case .subsample2: shape = [(shape[0] + 1) / 2, (shape[1] + 1) / 2, shape[2]]
+            case .globalAveragePool: shape = [shape[2]]
             default: break
             }
         }

@@ -11,12 +11,21 @@ public enum AttackLoss: Sendable, Equatable {
     case crossEntropy
     /// Carlini–Wagner's f₆: `L_n = max(z_n[y_n] − max_{j≠y_n} z_n[j], −κ)`; attacks descend it.
     case margin(confidence: Float)
+    /// Croce & Hein's difference of logits ratio, shift- and scale-invariant:
+    /// `L_n = −(z_y − max_{j≠y} z_j) / (z_π1 − z_π3 + 10⁻¹²)`, π the classes by falling logit;
+    /// attacks ascend it.
+    case dlr
+    /// Targeted DLR towards `targets[n]`: `L_n = −(z_y − z_t) / (z_π1 − (z_π3 + z_π4)/2 + 10⁻¹²)`;
+    /// attacks ascend it.
+    case targetedDLR(targets: [Int])
 
     /// Per-image values and `∂L_n/∂z_n` stacked into `[N, C]`.
     public func evaluate(logits: Tensor, labels: [Int]) -> (values: [Float], gradient: Tensor) {
         let c = logits.shape.last!
         let n = logits.count / c
         precondition(labels.count == n, "AttackLoss: \(labels.count) labels for \(n) rows")
+        if case .dlr = self { precondition(c >= 3, "DLR needs at least 3 classes") }
+        if case .targetedDLR(let t) = self { precondition(c >= 4 && t.count == n, "targeted DLR: 4+ classes, a target per row") }
         var grad = Tensor(shape: logits.shape)
         var values = [Float](repeating: 0, count: n)
         for i in 0..<n {
@@ -41,6 +50,24 @@ public enum AttackLoss: Sendable, Equatable {
                 } else {
                     values[i] = -kappa
                 }
+            case .dlr, .targetedDLR:
+                let order = (0..<c).sorted { row[$0] > row[$1] }
+                var numerator: (value: Float, minus: Int)
+                var denominator: (value: Float, terms: [(Int, Float)])
+                if case .targetedDLR(let targets) = self {
+                    numerator = (row[y] - row[targets[i]], targets[i])
+                    denominator = (row[order[0]] - 0.5 * (row[order[2]] + row[order[3]]) + 1e-12,
+                                   [(order[0], 1), (order[2], -0.5), (order[3], -0.5)])
+                } else {
+                    let other = order[0] == y ? order[1] : order[0]
+                    numerator = (row[y] - row[other], other)
+                    denominator = (row[order[0]] - row[order[2]] + 1e-12, [(order[0], 1), (order[2], -1)])
+                }
+                let (a, d) = (numerator.value, denominator.value)
+                values[i] = -a / d
+                grad.storage[i * c + y] -= 1 / d
+                grad.storage[i * c + numerator.minus] += 1 / d
+                for (j, w) in denominator.terms { grad.storage[i * c + j] += a / (d * d) * w }
             }
         }
         return (values, grad)

@@ -10,6 +10,16 @@ public protocol AttackTarget: Sendable {
     /// and `∂(Σ_n L_n)/∂x` for the images `x` `[N, H, W, C]`.
     func lossGradient(_ x: Tensor, loss: AttackLoss, labels: [Int], rng: inout RandomSource)
         -> (logits: Tensor, losses: [Float], gradient: Tensor)
+
+    /// The logits alone, for gradient-free attacks (Square).
+    func logits(_ x: Tensor, rng: inout RandomSource) -> Tensor
+}
+
+extension AttackTarget {
+    /// By default the logits of `lossGradient` (the gradient is computed and dropped).
+    public func logits(_ x: Tensor, rng: inout RandomSource) -> Tensor {
+        lossGradient(x, loss: .crossEntropy, labels: [Int](repeating: 0, count: x.batchSize), rng: &rng).logits
+    }
 }
 
 /// The bare classifier: the paper's oblivious threat model differentiates this and then hands
@@ -26,5 +36,10 @@ public struct ClassifierTarget: AttackTarget {
         let (values, gradLogits) = loss.evaluate(logits: logits, labels: labels)
         let g = classifier.backward(gradLogits, caches: caches, gradients: nil)
         return (logits, values, g)
+    }
+
+    public func logits(_ x: Tensor, rng: inout RandomSource) -> Tensor {
+        var context = ForwardContext(training: false, rng: rng.split(), recordsCache: false)
+        return classifier(x, context: &context)
     }
 }

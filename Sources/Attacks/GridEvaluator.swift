@@ -196,9 +196,11 @@ public final class GridEvaluator: @unchecked Sendable {
 
     /// `perturb` applied to every mini-batch in parallel, each with its own generator seeded
     /// from (salt, seedParts, batch index).
-    private func perturbAll(salt: String, seedParts: [String],
-                            _ perturb: @escaping @Sendable (Tensor, [Int], inout RandomSource) -> Tensor) -> Tensor {
-        let labels = attackLabels
+    /// The attack labels are `attackLabels` unless `labels` is given (the strong suite attacks
+    /// the true labels).
+    func perturbAll(salt: String, seedParts: [String], labels: [Int]? = nil,
+                    _ perturb: @escaping @Sendable (Tensor, [Int], inout RandomSource) -> Tensor) -> Tensor {
+        let labels = labels ?? attackLabels
         let n = images.batchSize, size = images.itemCount, bs = batchSize
         let batches = (n + bs - 1) / bs
         var out = [Float](repeating: 0, count: images.count)
@@ -217,13 +219,18 @@ public final class GridEvaluator: @unchecked Sendable {
 
     /// How many of `x` the defended model classifies correctly (true labels).
     public func countCorrect(_ x: Tensor, defense: DefenseSpec, salt: String) throws(AttackError) -> Int {
+        try correctness(x, defense: defense, salt: salt).filter { $0 }.count
+    }
+
+    /// Whether the defended model classifies each of `x` correctly (true labels).
+    public func correctness(_ x: Tensor, defense: DefenseSpec, salt: String) throws(AttackError) -> [Bool] {
         let n = x.batchSize, bs = batchSize
         let batches = (n + bs - 1) / bs
         let options = defense.options
         let chunks = Parallel.chunkCount(count: batches, maxChunks: workers)
-        var counts = [Int](repeating: 0, count: chunks)
+        var correct = [Bool](repeating: false, count: n)
         var failures = [String?](repeating: nil, count: chunks)
-        counts.withUnsafeMutableBufferPointer { countBuffer in
+        correct.withUnsafeMutableBufferPointer { correctBuffer in
             failures.withUnsafeMutableBufferPointer { failureBuffer in
                 Parallel.forEachChunk(count: batches, maxChunks: workers) { (chunk: Int, range: Range<Int>) in
                     for bi in range {
@@ -233,7 +240,7 @@ public final class GridEvaluator: @unchecked Sendable {
                             let results = try model.classify(x.batch(lo..<hi), options: options, rng: &rng)
                             for (j, r) in results.enumerated() {
                                 let predicted = r.probabilities.indices.max { r.probabilities[$0] < r.probabilities[$1] }!
-                                if predicted == labels[lo + j] { countBuffer[chunk] += 1 }
+                                correctBuffer[lo + j] = predicted == labels[lo + j]
                             }
                         } catch {
                             failureBuffer[chunk] = "\(error)"
@@ -243,7 +250,7 @@ public final class GridEvaluator: @unchecked Sendable {
             }
         }
         if let failure = failures.compactMap({ $0 }).first { throw .unavailable("defense \(defense.name): \(failure)") }
-        return counts.reduce(0, +)
+        return correct
     }
 
     /// The bare classifier's predictions.

@@ -46,4 +46,12 @@ public struct LabeledImages: Sendable {
         return LabeledImages(name: name, height: height, width: width, channels: channels,
                              pixels: Array(pixels[0..<(k * imageSize)]), labels: Array(labels[0..<k]), classNames: classNames)
     }
+
+    /// The last `n` images (all of them if there are fewer).
+    public func suffix(_ n: Int) -> LabeledImages {
+        let k = min(n, count)
+        return LabeledImages(name: name, height: height, width: width, channels: channels,
+                             pixels: Array(pixels[((count - k) * imageSize)...]), labels: Array(labels[(count - k)...]),
+                             classNames: classNames)
+    }
 }

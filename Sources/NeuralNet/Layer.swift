@@ -26,6 +26,8 @@ public struct LayerCache: Sendable {
     public var indices: [Int32]
     /// The input's shape, for layers whose backward must rebuild it.
     public var shape: [Int]
+    /// The caches of a composite layer's sub-layers (`Residual`).
+    public var children: [LayerCache] = []
 
     public init(_ tensors: [Tensor] = [], indices: [Int32] = [], shape: [Int] = []) {
         self.tensors = tensors

@@ -15,9 +15,14 @@ public enum LayerSpec: Codable, Equatable, Sendable {
     case flatten
     case reshape([Int])
     case softmax
+    /// `body(x) + shortcut(x)`; an empty shortcut is the identity.
+    indirect case residual(body: [LayerSpec], shortcut: [LayerSpec])
+    case globalAveragePool
+    /// Every second row and column: after a "same" conv, a stride-2 conv.
+    case subsample2
 
     private enum CodingKeys: String, CodingKey {
-        case type, `in`, out, kernel, channels, momentum, epsilon, rate, shape
+        case type, `in`, out, kernel, channels, momentum, epsilon, rate, shape, body, shortcut
     }
 
     public var typeName: String {
@@ -34,6 +39,9 @@ public enum LayerSpec: Codable, Equatable, Sendable {
         case .flatten: "flatten"
         case .reshape: "reshape"
         case .softmax: "softmax"
+        case .residual: "residual"
+        case .globalAveragePool: "global_avgpool"
+        case .subsample2: "subsample2"
         }
     }
 
@@ -62,6 +70,11 @@ public enum LayerSpec: Codable, Equatable, Sendable {
         case "flatten": self = .flatten
         case "reshape": self = .reshape(try c.decode([Int].self, forKey: .shape))
         case "softmax": self = .softmax
+        case "residual":
+            self = .residual(body: try c.decode([LayerSpec].self, forKey: .body),
+                             shortcut: try c.decodeIfPresent([LayerSpec].self, forKey: .shortcut) ?? [])
+        case "global_avgpool": self = .globalAveragePool
+        case "subsample2": self = .subsample2
         default:
             throw NeuralNetError.unknownLayer(type)
         }
@@ -79,7 +92,9 @@ public enum LayerSpec: Codable, Equatable, Sendable {
             try c.encode(ch, forKey: .channels); try c.encode(m, forKey: .momentum); try c.encode(e, forKey: .epsilon)
         case let .dropout(rate): try c.encode(rate, forKey: .rate)
         case let .reshape(shape): try c.encode(shape, forKey: .shape)
-        case .relu, .sigmoid, .maxPool2, .upsample2, .flatten, .softmax: break
+        case let .residual(body, shortcut):
+            try c.encode(body, forKey: .body); try c.encode(shortcut, forKey: .shortcut)
+        case .relu, .sigmoid, .maxPool2, .upsample2, .flatten, .softmax, .globalAveragePool, .subsample2: break
         }
     }
 
@@ -98,6 +113,9 @@ public enum LayerSpec: Codable, Equatable, Sendable {
         case .flatten: Flatten()
         case let .reshape(shape): Reshape(shape)
         case .softmax: Softmax()
+        case let .residual(body, shortcut): Residual(body: body, shortcut: shortcut, name: prefix, rng: &rng)
+        case .globalAveragePool: GlobalAveragePool()
+        case .subsample2: Subsample2()
         }
     }
 }

@@ -33,12 +33,16 @@ struct Checkpoint {
     }
 }
 
-/// Writes a training curve as CSV (epoch, train loss, test metric, seconds, images/s).
+/// Writes a training curve as CSV (epoch, train loss, test metric, seconds, images/s, and the
+/// held-out robust accuracy when the run measured one).
 enum CurveFile {
     static func write(_ history: [EpochRecord], to url: URL) throws {
-        var csv = "epoch,train_loss,test_metric,seconds,images_per_second\n"
+        let robust = history.contains { $0.robustAccuracy != nil }
+        var csv = "epoch,train_loss,test_metric,seconds,images_per_second" + (robust ? ",robust_accuracy\n" : "\n")
         for r in history {
-            csv += String(format: "%d,%.6f,%.6f,%.1f,%.1f\n", r.epoch, r.trainLoss, r.testMetric, r.seconds, r.imagesPerSecond)
+            csv += String(format: "%d,%.6f,%.6f,%.1f,%.1f", r.epoch, r.trainLoss, r.testMetric, r.seconds, r.imagesPerSecond)
+            if robust { csv += r.robustAccuracy.map { String(format: ",%.6f", $0) } ?? "," }
+            csv += "\n"
         }
         try csv.write(to: url, atomically: true, encoding: .utf8)
     }

@@ -33,6 +33,10 @@ public final class Trainer {
         }
         let train = options.trainLimit.map { train.prefix($0) } ?? train
         let test = options.testLimit.map { test.prefix($0) } ?? test
+        if let method = options.adversarial {
+            guard purifier == nil else { throw NeuralNetError.invalidSpec("adversarial training does not mix in VAE reconstructions") }
+            return try trainAdversarially(method, model: model, run: &run, train: train, test: test)
+        }
         let (params, optimizer) = (run.network.trainableParameters, run.optimizer)
         let gradients = GradientStore()
         return try runEpochs(&run, lossFormat: "%.4f", metricName: "test_accuracy", epoch: { epoch in
@@ -130,7 +134,7 @@ public final class Trainer {
     // MARK: - Output
 
     func finish(network: Network, architecture: ModelArchitecture, history: [EpochRecord],
-                        finalMetric: (String, String)) throws -> URL {
+                        metrics: [(String, String)]) throws -> URL {
         var arch = architecture
         let totalSeconds = history.reduce(0) { $0 + $1.seconds }
         var meta = arch.metadata ?? [:]
@@ -138,7 +142,7 @@ public final class Trainer {
         meta["train_seconds"] = String(format: "%.0f", totalSeconds)
         meta["cpu"] = CPUInfo.current.brand
         meta["blas_kernel"] = BLASRuntime.coreName
-        meta[finalMetric.0] = finalMetric.1
+        for (key, value) in metrics { meta[key] = value }
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys]
         meta["options"] = String(decoding: try encoder.encode(options), as: UTF8.self)

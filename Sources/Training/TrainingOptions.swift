@@ -47,6 +47,24 @@ public struct TrainingOptions: Sendable, Codable {
     public enum AttackThrough: String, Sendable, Codable, CaseIterable { case classifier, pipeline }
     public var attackThrough = AttackThrough.classifier
     public var attackEOT = 1
+    /// Adversarial classifier training (`trainClassifier`): the inner maximisation, and its
+    /// L∞ radius `attackEpsilon`, `attackSteps` and step size (nil: 2.5·ε/steps for PGD and
+    /// TRADES, 1.25·ε for FGSM-RS as in Wong et al. 2020).
+    public var adversarial: AdversarialMethod?
+    public var attackStepSize: Float?
+    /// TRADES's β: weight of the KL term between clean and adversarial predictions.
+    public var tradesBeta: Float = 6
+    /// Held-out robust accuracy measured every epoch: the last N test images under PGD with
+    /// this many steps (random start, step 2.5·ε/steps).
+    public var robustTestImages = 500
+    public var robustTestSteps = 10
+    /// Early stop when the held-out robust accuracy falls more than this (a fraction, 0.2 =
+    /// 20 points) below the best epoch's; the best epoch's weights are kept.
+    public var collapseDrop: Double = 0.2
+    /// Ramp the training attack's ε linearly from 0 over this many epochs (0 = none).
+    public var epsilonWarmupEpochs: Double = 0
+    /// Learning-rate schedule: `step` (milestones × gamma) or `cyclic` (one-cycle triangle).
+    public var scheduleKind = ScheduleKind.step
     /// Output
     public var outputDirectory = "models"
     public var checkpointDirectory = "checkpoints"
@@ -56,6 +74,19 @@ public struct TrainingOptions: Sendable, Codable {
 
     public var schedule: StepSchedule { StepSchedule(baseRate: learningRate, milestones: milestones, gamma: gamma) }
 
+    /// The learning rate at `progress` epochs (fractional: epoch + step / steps). `cyclic` is
+    /// Wong et al.'s one-cycle triangle: 0 → `learningRate` linearly over the first 40 % of
+    /// `epochs`, back to 0 at the end, updated every step; `step` changes only at milestones.
+    public func learningRate(at progress: Double) -> Float {
+        switch scheduleKind {
+        case .step: return schedule.rate(epoch: Int(progress))
+        case .cyclic:
+            let total = Double(max(1, epochs)), peak = 0.4 * total
+            let f = progress <= peak ? progress / peak : (total - progress) / (total - peak)
+            return learningRate * Float(min(1, max(0, f)))
+        }
+    }
+
     public func makeOptimizer() -> any Optimizer {
         switch optimizer {
         case .adam: Adam(learningRate: learningRate, weightDecay: weightDecay)
@@ -63,6 +94,19 @@ public struct TrainingOptions: Sendable, Codable {
         }
     }
 }
+
+/// The inner maximisation of adversarial training.
+public enum AdversarialMethod: String, Sendable, Codable, CaseIterable {
+    /// Madry et al. 2018: train on PGD (random start) examples.
+    case pgd
+    /// Zhang et al. 2019: CE(f(x), y) + β·KL(f(x) ‖ f(x′)), x′ maximising the KL.
+    case trades
+    /// Wong, Rice & Kolter 2020: one FGSM step of α from a uniform random start.
+    case fgsmRS = "fgsm-rs"
+}
+
+/// How the learning rate moves over a run.
+public enum ScheduleKind: String, Sendable, Codable, CaseIterable { case step, cyclic }
 
 /// One line of a training curve.
 public struct EpochRecord: Sendable, Codable {
@@ -72,4 +116,6 @@ public struct EpochRecord: Sendable, Codable {
     public var testMetric: Double
     public var seconds: Double
     public var imagesPerSecond: Double
+    /// Adversarial training: held-out PGD accuracy (nil for other runs).
+    public var robustAccuracy: Double?
 }

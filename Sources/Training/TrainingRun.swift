@@ -35,21 +35,29 @@ extension Trainer {
                            history: history)
     }
 
-    /// Runs the epochs not yet in `run.history`: the scheduled learning rate, `epoch(e)`'s steps
-    /// under a progress bar (`lossFormat` for the running loss), then `evaluate()` for the test
-    /// metric and its log text; then the record, a log line and a checkpoint. Finally writes the
-    /// model files with `metricName` = the last test metric.
+    /// Runs the epochs not yet in `run.history`: the scheduled learning rate (set every step),
+    /// `epoch(e)`'s steps under a progress bar (`lossFormat` for the running loss), then
+    /// `evaluate()` for the test metric and its log text, and `robustness()` when given (the
+    /// held-out robust accuracy of adversarial training); then the record, a log line and a
+    /// checkpoint. With `robustness`, the best epoch is also kept in `<checkpoint>-best`, and a
+    /// collapse (see `RobustEarlyStopping`) ends the run with the best epoch's weights.
+    /// Finally writes the model files with `metricName` = the test metric of the last (with
+    /// `robustness`: the best) epoch.
     func runEpochs(_ run: inout TrainingRun, lossFormat: String, metricName: String,
                    epoch: (Int) throws -> TrainingRun.Epoch,
-                   evaluate: () -> (metric: Double, text: String)) throws -> (url: URL, history: [EpochRecord]) {
+                   evaluate: () -> (metric: Double, text: String),
+                   robustness: (() -> (accuracy: Double, text: String))? = nil) throws -> (url: URL, history: [EpochRecord]) {
         let name = run.architecture.name
-        for e in run.history.count..<options.epochs {
-            run.optimizer.learningRate = options.schedule.rate(epoch: e)
+        let stopping = RobustEarlyStopping(maxDrop: options.collapseDrop)
+        let best = Checkpoint(directory: run.checkpoint.directory.appendingPathExtension("best"))
+        var e = run.history.count
+        while e < options.epochs && !(robustness != nil && stopping.hasCollapsed(run.history)) {
             let plan = try epoch(e)
             let bar = ProgressBar(total: plan.steps, label: "\(name) epoch \(e + 1)/\(options.epochs)")
             let start = Date()
             var lossSum = 0.0, seen = 0
             for s in 0..<plan.steps {
+                run.optimizer.learningRate = options.learningRate(at: Double(e) + Double(s) / Double(max(1, plan.steps)))
                 let (loss, items) = try plan.step(s)
                 lossSum += loss * Double(items)
                 seen += items
@@ -57,17 +65,61 @@ extension Trainer {
             }
             bar.finish()
             let seconds = Date().timeIntervalSince(start)
-            let (metric, text) = evaluate()
+            var (metric, text) = evaluate()
+            let robust = robustness?()
+            if let robust { text += ", " + robust.text }
             let record = EpochRecord(epoch: e + 1, trainLoss: lossSum / Double(max(1, seen)), testMetric: metric,
-                                     seconds: seconds, imagesPerSecond: Double(seen) / seconds)
+                                     seconds: seconds, imagesPerSecond: Double(seen) / seconds, robustAccuracy: robust?.accuracy)
             run.history.append(record)
             log("\(name) epoch \(e + 1): train loss " + String(format: lossFormat, record.trainLoss) + ", \(text), "
                 + String(format: "%.0f s (%.0f img/s), lr %g", seconds, record.imagesPerSecond, run.optimizer.learningRate))
             try run.checkpoint.save(network: run.network, architecture: run.architecture, optimizer: run.optimizer,
                                     history: run.history)
+            if robust != nil, stopping.bestEpoch(run.history) == run.history.count - 1 {
+                try best.save(network: run.network, architecture: run.architecture, optimizer: run.optimizer, history: run.history)
+            }
+            e += 1
         }
-        let url = try finish(network: run.network, architecture: run.architecture, history: run.history,
-                             finalMetric: (metricName, run.history.last.map { String(format: "%.4f", $0.testMetric) } ?? ""))
+        var finalRecord = run.history.last
+        if robustness != nil, let b = stopping.bestEpoch(run.history) {
+            finalRecord = run.history[b]
+            if b != run.history.count - 1 {
+                if stopping.hasCollapsed(run.history) {
+                    log(String(format: "\(name): held-out robust accuracy collapsed (%.2f%% → %.2f%%); stopping, keeping epoch %d",
+                               (finalRecord?.robustAccuracy ?? 0) * 100, (run.history.last?.robustAccuracy ?? 0) * 100, b + 1))
+                } else {
+                    log("\(name): keeping epoch \(b + 1), the best held-out robust accuracy")
+                }
+                _ = try best.restore(network: run.network, optimizer: run.optimizer)
+            }
+        }
+        var metrics = [(metricName, finalRecord.map { String(format: "%.4f", $0.testMetric) } ?? "")]
+        if let r = finalRecord?.robustAccuracy {
+            metrics += [("test_robust_accuracy", String(format: "%.4f", r)), ("best_epoch", String(finalRecord!.epoch))]
+        }
+        let url = try finish(network: run.network, architecture: run.architecture, history: run.history, metrics: metrics)
         return (url, run.history)
+    }
+}
+
+/// Guards fast adversarial training against catastrophic overfitting (Wong et al. 2020):
+/// the best epoch is the one with the highest held-out robust accuracy, and the run has
+/// collapsed when the latest epoch is more than `maxDrop` below it.
+struct RobustEarlyStopping {
+    let maxDrop: Double
+
+    /// Index of the record with the highest robust accuracy (the earliest on ties).
+    func bestEpoch(_ history: [EpochRecord]) -> Int? {
+        var best: (Int, Double)?
+        for (i, r) in history.enumerated() {
+            guard let a = r.robustAccuracy else { continue }
+            if best == nil || a > best!.1 { best = (i, a) }
+        }
+        return best?.0
+    }
+
+    func hasCollapsed(_ history: [EpochRecord]) -> Bool {
+        guard let b = bestEpoch(history), let last = history.last?.robustAccuracy else { return false }
+        return history[b].robustAccuracy! - last > maxDrop
     }
 }

@@ -31,6 +31,8 @@ struct EvaluateCommand: ParsableCommand {
           vaeguard evaluate --dataset mnist --attack pgd --eps 0.1,0.3 --defenses none,jpeg:23,vae,vae:k=5 \\
             --threat oblivious,adaptive --images 200 --output runs/eval-mnist --resume
           vaeguard evaluate --dataset mnist --clean --defenses jpeg:23,vae --output runs/eval-mnist --resume
+          vaeguard evaluate --dataset mnist --classifier models/mnist-robust.json --suite strong --eps 0.1,0.2,0.3 \\
+            --defenses none,vae,jpeg:23 --threat oblivious,adaptive --images 1000 --output runs/strong-mnist
           vaeguard evaluate --dataset mnist --detection --attack fgsm,pgd --eps 0.1,0.2,0.3 --images 1000 \\
             --output runs/eval/mnist-detection      # detector calibration (docs/DETECTION.md)
         """)
@@ -63,6 +65,17 @@ struct EvaluateCommand: ParsableCommand {
     @Option(help: "Images per mini-batch.") var batchSize: Int = 100
     @Option(help: "Parallel workers over mini-batches (default: all cores; the engine then runs one thread per worker).")
     var workers: Int?
+    @Option(help: "detector (--suite detector): weight λ of the score penalty, CE − λ·max(0, score/τ − 0.9).") var detectorWeight: Float = 10
+    @Option(help: "strong: AutoAttack-style suite (APGD-CE, APGD-DLR, targeted APGD-DLR, Square) with the per-image worst case, instead of the grid; detector: PGD (--pgd-steps, --eot) on the classifier and the reconstruction-error flag together (VAE defenses, threshold from --detection-threshold or --config). Both need --eps as a list.")
+    var suite: String?
+    @Option(help: "--suite strong: attacks, comma-separated (apgd-ce, apgd-dlr, apgd-t, square).") var suiteAttacks: String = "apgd-ce,apgd-dlr,apgd-t,square"
+    @Option(help: "--suite strong: APGD iterations.") var apgdIterations: Int = 100
+    @Option(help: "--suite strong: APGD-CE / APGD-DLR restarts (targeted: one run per target).") var apgdRestarts: Int = 1
+    @Option(help: "--suite strong: targeted APGD-DLR target classes (the top-2 … top-(N+1)).") var apgdTargets: Int = 9
+    @Option(help: "--suite strong: Square attack queries per image.") var squareQueries: Int = 5000
+    @Flag(help: "--suite strong: skip the unbounded-attack sanity check.") var noSanity = false
+    @Flag(help: "--suite strong: run every attack on every image (per-attack accuracies) instead of AutoAttack's cascade.")
+    var independent = false
     @Flag(help: "Measure the reconstruction-error detector instead of accuracy (docs/DETECTION.md).") var detection = false
     @Option(help: "--detection: purifiers to score with.") var detectionDefenses: String = "vae,vae:mean"
     @Option(help: "--detection: clean TRAINING images to calibrate thresholds on (default: --images).") var calibrationImages: Int?
@@ -76,7 +89,7 @@ struct EvaluateCommand: ParsableCommand {
             guard let a = AttackKind(rawValue: t) else { throw ValidationError("unknown attack '\(t)' (fgsm, ifgsm, pgd, cw)") }
             return a
         }
-        guard !attacks.isEmpty || clean || detection else { throw ValidationError("nothing to do: give --attack and/or --clean") }
+        guard !attacks.isEmpty || clean || detection || suite != nil else { throw ValidationError("nothing to do: give --attack and/or --clean") }
         var epsilons: [AttackKind: [Float]] = [:]
         for a in attacks {
             if eps == "paper" {
@@ -110,6 +123,10 @@ struct EvaluateCommand: ParsableCommand {
                                             images: images, calibrationImages: calibrationImages ?? images, seed: seedList[0],
                                             settings: settings, threshold: detectionThreshold, configPath: config,
                                             output: URL(fileURLWithPath: output), batchSize: batchSize, workers: workerCount))
+            return
+        }
+        if let suite {
+            try runSuite(suite, kind: kind, model: model, specs: specs, threats: threats, bestAdaptive: bestAdaptive, workers: workerCount)
             return
         }
         let needsVAE = specs.contains { $0.kind == .vae }, needsPatch = specs.contains { $0.kind == .patchVAE }
@@ -158,5 +175,48 @@ struct EvaluateCommand: ParsableCommand {
         }
         try Report.write(store)
         print("results: \(output)/results.csv, results.json, summary.csv, summary.md, plots/")
+    }
+
+    /// `--suite strong`: the AutoAttack-style suite on the first --images test images.
+    func runSuite(_ name: String, kind: DatasetKind, model: EvaluationModels, specs: [DefenseSpec], threats: [ThreatModel],
+                  bestAdaptive: Bool, workers: Int) throws {
+        guard name == "strong" || name == "detector" else { throw ValidationError("--suite: strong or detector") }
+        let values = eps.split(separator: ",").compactMap { Float($0.trimmingCharacters(in: .whitespaces)) }
+        guard !values.isEmpty, values.allSatisfy({ $0 >= 0 && $0 <= 1 }) else { throw ValidationError("--suite needs --eps as a list like 0.1,0.2,0.3") }
+        if name == "detector" {
+            guard specs.allSatisfy({ $0.kind == .vae || $0.kind == .patchVAE }) else {
+                throw ValidationError("--suite detector: --defenses must be VAE defenses (vae, patch-vae, …)")
+            }
+            if specs.contains(where: { $0.kind == .vae }) && model.defended.vae == nil { throw ValidationError("a vae defense needs --vae") }
+            if specs.contains(where: { $0.kind == .patchVAE }) && model.defended.patchVAE == nil { throw ValidationError("a patch-vae defense needs --patch-vae") }
+            guard pgdSteps >= 1, eot >= 1 else { throw ValidationError("--pgd-steps and --eot must be ≥ 1") }
+            let (threshold, source) = EvaluateDetection.configuredThreshold(dataset: kind.rawValue, explicit: detectionThreshold,
+                                                                            configPath: config)
+            let test = try kind.load(root: try DatasetKind.locateRoot(explicit: datasets), split: .test)
+            let (x, y) = test.batch(Array(0..<min(images, test.count)))
+            try EvaluateDetectorAttack.run(model: model, images: x, labels: y, epsilons: values, defenses: specs, threshold: threshold,
+                                           thresholdSource: source, steps: pgdSteps, weight: detectorWeight, eot: eot,
+                                           output: URL(fileURLWithPath: output), batchSize: batchSize, workers: workers)
+            return
+        }
+        var s = StrongSuite()
+        s.members = try suiteAttacks.split(separator: ",").map { raw in
+            let t = raw.trimmingCharacters(in: .whitespaces)
+            guard let m = StrongSuite.Member(rawValue: t) else { throw ValidationError("--suite-attacks: unknown '\(t)' (apgd-ce, apgd-dlr, apgd-t, square)") }
+            return m
+        }
+        guard apgdIterations >= 1, apgdRestarts >= 1, apgdTargets >= 1, squareQueries >= 1, eot >= 1 else {
+            throw ValidationError("--apgd-iterations, --apgd-restarts, --apgd-targets, --square-queries and --eot must be ≥ 1")
+        }
+        (s.iterations, s.restarts, s.targets, s.squareQueries, s.eotSamples) = (apgdIterations, apgdRestarts, apgdTargets, squareQueries, eot)
+        s.cascade = !independent
+        if specs.contains(where: { $0.kind == .vae }) && model.defended.vae == nil { throw ValidationError("a vae defense needs a VAE model (--vae)") }
+        if specs.contains(where: { $0.kind == .patchVAE }) && model.defended.patchVAE == nil { throw ValidationError("a patch-vae defense needs --patch-vae") }
+        let test = try kind.load(root: try DatasetKind.locateRoot(explicit: datasets), split: .test)
+        let (x, y) = test.batch(Array(0..<min(images, test.count)))
+        print("models: \(model.description)")
+        try EvaluateStrong.run(model: model, dataset: kind.rawValue, images: x, labels: y, epsilons: values, defenses: specs,
+                               threats: threats, bestAdaptive: bestAdaptive, suite: s, sanity: !noSanity,
+                               output: URL(fileURLWithPath: output), resume: resume, batchSize: batchSize, workers: workers)
     }
 }

@@ -14,6 +14,10 @@ struct TrainCommand: ParsableCommand {
         discussion: """
         Examples:
           vaeguard train classifier --dataset mnist --epochs 10
+          vaeguard train classifier --dataset mnist --adversarial pgd --eps 0.3 --steps 40 --step-size 0.01 \
+            --name mnist-robust --epochs 20
+          vaeguard train classifier --dataset cifar10 --adversarial fgsm-rs --eps 0.0314 --schedule cyclic \
+            --optimizer sgd --learning-rate 0.2 --augment --epochs 15
           vaeguard train vae --dataset cifar10 --epochs 30 --batch-size 64
           vaeguard train patch-vae --dataset cifar10 --patch 8 --latent 128 --epochs 20
           vaeguard train guided-vae --dataset mnist --initial-weights models/mnist-vae.json \
@@ -21,6 +25,9 @@ struct TrainCommand: ParsableCommand {
         guided-vae: fine-tunes the VAE in --initial-weights (its architecture too) on batches where
         --adversarial-fraction of the images are PGD attacks on the classifier; the loss adds
         --guidance-weight × the classifier's cross-entropy on the reconstruction.
+        --adversarial: every batch is attacked (pgd, fgsm-rs) or joined by TRADES's adversarial
+        images; each epoch logs PGD accuracy on --robust-test-images held-out images and the
+        run stops, keeping the best epoch, if it falls by more than --collapse-drop.
         """)
 
     enum What: String, ExpressibleByArgument, CaseIterable {
@@ -63,12 +70,28 @@ struct TrainCommand: ParsableCommand {
     @Option(help: "Start from this model file's weights (fine-tuning).") var initialWeights: String?
     @Option(help: "guided-vae: the classifier model file whose verdict guides the VAE.") var guideClassifier: String?
     @Option(help: "guided-vae: weight λ of the classifier's cross-entropy.") var guidanceWeight: Float = 1
-    @Option(name: .customLong("attack-eps"), help: "guided-vae: PGD L∞ radius.") var attackEps: Float = 0.3
-    @Option(help: "guided-vae: PGD steps.") var attackSteps: Int = 10
+    @Option(name: [.customLong("eps"), .customLong("attack-eps")],
+            help: "guided-vae and adversarial training: the training attack's L∞ radius (pixels in [0, 1]).")
+    var attackEps: Float = 0.3
+    @Option(name: [.customLong("steps"), .customLong("attack-steps")],
+            help: "guided-vae and adversarial training (pgd, trades): the training attack's steps.")
+    var attackSteps: Int = 10
+    @Option(help: "classifier: adversarial training: pgd (Madry), trades or fgsm-rs (Wong et al. 2020).") var adversarial: String?
+    @Option(help: "Adversarial training: step size (default 2.5·eps/steps; fgsm-rs 1.25·eps).") var stepSize: Float?
+    @Option(help: "Adversarial training with trades: weight β of the KL term.") var tradesBeta: Float = 6
+    @Option(help: "Adversarial training: how many of the LAST test images are attacked every epoch (evaluate uses the first ones).") var robustTestImages: Int = 500
+    @Option(help: "Adversarial training: PGD steps of the per-epoch held-out attack.") var robustTestSteps: Int = 10
+    @Option(help: "Adversarial training: stop when held-out robust accuracy falls this many points (0.2 = 20 %) below the best epoch; the best is kept.")
+    var collapseDrop: Double = 0.2
+    @Option(help: "Adversarial training: ramp the training ε linearly from 0 over this many epochs.") var epsWarmup: Double = 0
+    @Option(help: "Learning-rate schedule: step (--milestones, --gamma) or cyclic (one-cycle triangle peaking at 40 % of the epochs).")
+    var schedule: String = "step"
     @Option(help: "guided-vae: fraction of each batch replaced by adversarial images.") var adversarialFraction: Float = 0.5
     @Option(help: "guided-vae: whom the training attack differentiates: classifier (oblivious) or pipeline (through the VAE being trained).")
     var attackThrough: String = "classifier"
     @Option(help: "guided-vae with --attack-through pipeline: EOT noise draws per attack step.") var attackEot: Int = 1
+    @Option(help: "classifier: a residual architecture instead of the paper's: resnet<6n+2>-w<width> (resnet20-w16 = ResNet-20) or preact18-w<width> (CIFAR-10).")
+    var arch: String?
     @Option(help: "Name of the trained model (default: the architecture's).") var name: String?
     @Flag(help: "Continue from the last checkpoint.") var resume = false
     @Flag(help: "Store weights as float16 (compute stays float32).") var half = false
@@ -112,6 +135,23 @@ struct TrainCommand: ParsableCommand {
         o.attackThrough = through
         guard attackEot >= 1 else { throw ValidationError("--attack-eot must be ≥ 1") }
         o.attackEOT = attackEot
+        if let adversarial {
+            guard let method = AdversarialMethod(rawValue: adversarial) else { throw ValidationError("--adversarial: pgd, trades or fgsm-rs") }
+            guard what == .classifier else { throw ValidationError("--adversarial applies to `train classifier`") }
+            o.adversarial = method
+        }
+        guard attackEps > 0, attackSteps >= 1 else { throw ValidationError("--eps must be > 0 and --steps ≥ 1") }
+        if let stepSize, stepSize <= 0 { throw ValidationError("--step-size must be > 0") }
+        o.attackStepSize = stepSize
+        o.tradesBeta = tradesBeta
+        guard robustTestImages >= 1, robustTestSteps >= 1 else { throw ValidationError("--robust-test-images and --robust-test-steps must be ≥ 1") }
+        o.robustTestImages = robustTestImages
+        o.robustTestSteps = robustTestSteps
+        o.collapseDrop = collapseDrop
+        guard epsWarmup >= 0 else { throw ValidationError("--eps-warmup must be ≥ 0") }
+        o.epsilonWarmupEpochs = epsWarmup
+        guard let scheduleKind = ScheduleKind(rawValue: schedule) else { throw ValidationError("--schedule: step or cyclic") }
+        o.scheduleKind = scheduleKind
         if let reconstruction {
             guard let r = TrainingOptions.ReconstructionLoss(rawValue: reconstruction) else { throw ValidationError("--reconstruction: sse or bce") }
             o.reconstructionLoss = r
@@ -129,6 +169,11 @@ struct TrainCommand: ParsableCommand {
         let trainer = Trainer(options: o)
         var arch: ModelArchitecture
         switch (what, kind) {
+        case (.classifier, _) where self.arch != nil:
+            guard kind == .cifar10, let a = RobustArchitectures.named(self.arch!) else {
+                throw ValidationError("--arch: resnet<6n+2>-w<width> or preact18-w<width>, for cifar10")
+            }
+            arch = a
         case (.classifier, .mnist): arch = PaperArchitectures.mnistClassifier()
         case (.classifier, .cifar10): arch = PaperArchitectures.cifarClassifier()
         case (.vae, .mnist): arch = PaperArchitectures.mnistVAE(latent: latent ?? 256)

@@ -85,4 +85,12 @@ struct DatasetTests {
         }
         #expect(flipped > 0 && flipped < 20)
     }
+
+    @Test func prefixAndSuffix_takeTheFirstAndLastImages() {
+        let data = LabeledImages(name: "t", height: 1, width: 2, channels: 1, pixels: (0..<10).map(UInt8.init),
+                                 labels: [0, 1, 2, 3, 4], classNames: (0..<5).map(String.init))
+        #expect(data.prefix(2).labels == [0, 1] && data.prefix(2).pixels == [0, 1, 2, 3])
+        #expect(data.suffix(2).labels == [3, 4] && data.suffix(2).pixels == [6, 7, 8, 9])
+        #expect(data.suffix(9).count == 5)
+    }
 }
