@@ -29,6 +29,9 @@ struct MetricsMiddleware: Middleware {
             switch parts.count {
             case 3: return "/v2/models/:name"
             case 4 where parts[3] == "ready" || parts[3] == "infer": return "/v2/models/:name/\(parts[3])"
+            case 5 where parts[3] == "versions": return "/v2/models/:name/versions/:version"
+            case 6 where parts[3] == "versions" && (parts[5] == "ready" || parts[5] == "infer"):
+                return "/v2/models/:name/versions/:version/\(parts[5])"
             default: break
             }
         }

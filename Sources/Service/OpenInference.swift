@@ -13,28 +13,38 @@ import Purification
 enum OpenInference {
     static func register(_ r: inout Router, _ ctx: ServiceContext) {
         r.get("/v2") { _ in
-            try Routes.json(ServerMetadata(name: "vaeguard", version: VAEGuardVersion.string, extensions: []))
+            try Routes.json(ServerMetadata(name: "vaeguard", version: VAEGuardVersion.string, extensions: ["binary_tensor_data"]))
         }
         r.get("/v2/health/live") { _ in try .json(["live": true]) }
         r.get("/v2/health/ready") { _ in
             let ready = ctx.registry.isReady && !ctx.isDraining
             return try .json(["ready": ready], status: ready ? .ok : .serviceUnavailable)
         }
-        r.get("/v2/models/:name") { request in
-            let m = try ctx.registry.model(named: request.pathParameters["name"] ?? "")
-            return try Routes.json(metadata(m))
+        // Each model route also under /versions/{version}; a version the model does not have is 404.
+        for prefix in ["/v2/models/:name", "/v2/models/:name/versions/:version"] {
+            r.get(prefix) { request in try Routes.json(metadata(try model(request, ctx))) }
+            r.get(prefix + "/ready") { request in
+                let m = try model(request, ctx)
+                return try Routes.json(ModelReady(name: m.name, ready: ctx.registry.isReady && !ctx.isDraining))
+            }
+            r.post(prefix + "/infer") { try await infer($0, ctx) }
         }
-        r.get("/v2/models/:name/ready") { request in
-            let name = request.pathParameters["name"] ?? ""
-            _ = try ctx.registry.model(named: name)
-            return try .json(["name": name, "ready": "true"])
+    }
+
+    /// The model the path names (`:name`, and `:version` when given), or 404 / 503.
+    static func model(_ request: HTTPRequest, _ ctx: ServiceContext) throws(ServiceError) -> DefendedModel {
+        let m = try ctx.registry.model(named: request.pathParameters["name"] ?? "")
+        if let version = request.pathParameters["version"], version != m.version {
+            throw .notFound("model '\(m.name)' has no version '\(version)'; available: \(m.version)")
         }
-        r.post("/v2/models/:name/infer") { try await infer($0, ctx) }
+        return m
     }
 
     // MARK: - Bodies
 
     struct ServerMetadata: Codable { var name: String; var version: String; var extensions: [String] }
+
+    struct ModelReady: Codable { var name: String; var ready: Bool }
 
     struct TensorMetadata: Codable { var name: String; var datatype: String; var shape: [Int] }
 
@@ -56,58 +66,35 @@ enum OpenInference {
                       parameters: ["layout": "NHWC", "accepted_datatypes": "FP32,UINT8", "labels": m.labels.joined(separator: ",")])
     }
 
-    struct OutputTensor: Encodable {
-        var name: String
-        var datatype: String
-        var shape: [Int]
-        var data: OutputData
-    }
-
-    enum OutputData: Encodable {
-        case floats([Float]), bools([Bool])
-        func encode(to encoder: any Encoder) throws {
-            var c = encoder.singleValueContainer()
-            switch self {
-            case .floats(let v): try c.encode(v)
-            case .bools(let v): try c.encode(v)
-            }
-        }
-    }
-
-    struct InferResponse: Encodable {
-        var modelName: String
-        var modelVersion: String
-        var id: String
-        var outputs: [OutputTensor]
-        var parameters: [String: String]
-    }
-
     // MARK: - Infer
 
     static func infer(_ request: HTTPRequest, _ ctx: ServiceContext) async throws -> HTTPResponse {
-        let model = try ctx.registry.model(named: request.pathParameters["name"] ?? "")
+        let model = try model(request, ctx)
+        var headerLength: Int?
+        if let raw = request.headers["Inference-Header-Content-Length"] {
+            guard let n = Int(raw.trimmingCharacters(in: .whitespaces)), n >= 0 else {
+                throw ServiceError.badRequest("Inference-Header-Content-Length must be a non-negative integer, got '\(raw)'")
+            }
+            headerLength = n
+        }
         let body: InferRequest
-        do { body = try InferRequest.parse(request.bodyData) } catch { throw error.serviceError }
+        do { body = try InferRequest.parse(request.bodyData, headerLength: headerLength) } catch { throw error.serviceError }
+        let selection = try OutputSelection(body)
         let images = try tensor(from: body.input, model: model)
-        // Request parameters use the v1 option names.
-        var options = try RequestOptions(query: HTTPQuery(body.query), configuration: ctx.configuration)
-        options.adapt(to: model)
+        // Request parameters use the v1 option names; the model is the path's.
+        var options = try RequestOptions(query: HTTPQuery(body.query), configuration: ctx.configuration, model: model.name,
+                                         noun: "request parameter")
+        options.adapt(to: model, configuration: ctx.configuration)
         let results = try await ctx.scheduler.classify(model: model, images: images, options: options.defense)
-        let n = results.count
-        let outputs = [
-            OutputTensor(name: "probabilities", datatype: "FP32", shape: [n, model.labels.count],
-                         data: .floats(results.flatMap(\.probabilities))),
-            OutputTensor(name: "reconstruction_error", datatype: "FP32", shape: [n], data: .floats(results.map(\.reconstructionError))),
-            OutputTensor(name: "suspected_adversarial", datatype: "BOOL", shape: [n], data: .bools(results.map(\.suspectedAdversarial))),
-        ]
-        let id = body.id ?? request.requestID
-        return try Routes.json(InferResponse(modelName: model.name, modelVersion: model.version, id: id, outputs: outputs,
-                                             parameters: ["purifier": options.defense.purifier.rawValue]))
+        for r in results { ctx.metrics.scored(model: model.name, error: r.reconstructionError, suspected: r.suspectedAdversarial) }
+        ctx.metrics.purified(model: model.name, purifier: options.defense.purifier.rawValue, count: results.count)
+        return try selection.response(results: results, model: model, id: body.id ?? request.requestID,
+                                      parameters: ["purifier": options.defense.purifier.rawValue])
     }
 
     /// Reads one OIP input tensor into `[N, H, W, C]` floats in [0, 1] (the decoding and
     /// validation live in `InferRequest.decodeTensor`, which is fuzzed on its own).
-    static func tensor(from input: [String: Any], model: DefendedModel) throws(ServiceError) -> Tensor {
+    static func tensor(from input: InferRequest.Input, model: DefendedModel) throws(ServiceError) -> Tensor {
         do {
             let t = try InferRequest.decodeTensor(input, inputShape: model.inputShape, modelName: model.name)
             return Tensor(shape: t.shape, storage: t.storage)

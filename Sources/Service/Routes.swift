@@ -43,9 +43,11 @@ enum Routes {
         let cfg = ctx.configuration
         let entries = ctx.registry.models.map { m in
             let entry = cfg.models.entries.first { $0.name == m.name }
+            let settings = EffectiveModelSettings(m, configuration: cfg)
             return ModelListing.Entry(name: m.name, version: m.version, labels: m.labels, inputShape: m.inputShape, layout: "NHWC",
                                       purifiers: m.availablePurifiers.map(\.rawValue),
-                                      defaultPurifier: cfg.purification.defaultPurifier.rawValue, threshold: m.threshold,
+                                      defaultPurifier: settings.defaultPurifier.rawValue,
+                                      threshold: m.threshold(for: settings.defaultPurifier),
                                       vae: entry?.vae, patchVae: entry?.patchVAE)
         }
         return try json(ModelListing(defaultModel: cfg.models.defaultModel, models: entries))
