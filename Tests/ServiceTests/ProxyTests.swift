@@ -65,6 +65,52 @@ struct ProxyTests {
             #expect(r.header("X-VAEGuard-Purifier") == "patch-vae")
             #expect(r.header("X-VAEGuard-Reconstruction-Error") != nil)
             #expect(r.header("X-VAEGuard-Upstream-Status") == "200")
+            #expect(r.json["user_agent"] as? String == "vaeguard/\(VAEGuardVersion.string)")
+        }
+    }
+
+    /// A 502 still says what the upstream answered, and the upstream's Retry-After reaches
+    /// the client on a relayed 429 and on a 502 alike.
+    @Test func upstreamStatusAndRetryAfter_areRelayed() async throws {
+        let up = try await Upstream.start()
+        try await TestService.with(config(upstream: up.url("/fail"))) { s in
+            let r = try await s.request("POST", "/v1/proxy", body: try TestService.png(channels: 3))
+            #expect(r.status == 502)
+            #expect(r.header("X-VAEGuard-Upstream-Status") == "500")
+            #expect(r.header("Retry-After") == "3")
+        }
+        try await TestService.with(config(upstream: up.url("/busy"))) { s in
+            let r = try await s.request("POST", "/v1/proxy", body: try TestService.png(channels: 3))
+            #expect(r.status == 429)
+            #expect(r.header("X-VAEGuard-Upstream-Status") == "429")
+            #expect(r.header("Retry-After") == "7")
+        }
+    }
+
+    /// Timeouts and refused connections count as upstream errors, and every call lands in
+    /// the upstream latency histogram under its outcome.
+    @Test func upstreamFailures_areCountedByOutcome() async throws {
+        let up = try await Upstream.start()
+        func value(_ text: String, _ series: String) -> Double {
+            text.split(separator: "\n").first { $0.hasPrefix(series + " ") }.flatMap { Double($0.split(separator: " ").last ?? "") } ?? -1
+        }
+        try await TestService.with(config(upstream: "http://127.0.0.1:1/none")) { s in
+            let before = String(decoding: try await s.request("GET", "/metrics").body, as: UTF8.self)
+            _ = try await s.request("POST", "/v1/proxy", body: try TestService.png(channels: 3))
+            let after = String(decoding: try await s.request("GET", "/metrics").body, as: UTF8.self)
+            let rejected = #"vaeguard_rejected_requests_total{reason="upstream_error"}"#
+            #expect(value(after, rejected) == value(before, rejected) + 1)
+            let unreachable = #"vaeguard_upstream_request_duration_seconds_count{outcome="unreachable"}"#
+            #expect(value(after, unreachable) == value(before, unreachable) + 1)
+        }
+        try await TestService.with(config(upstream: up.url("/slow"), timeout: 0.3)) { s in
+            let before = String(decoding: try await s.request("GET", "/metrics").body, as: UTF8.self)
+            _ = try await s.request("POST", "/v1/proxy", body: try TestService.png(channels: 3))
+            let after = String(decoding: try await s.request("GET", "/metrics").body, as: UTF8.self)
+            let rejected = #"vaeguard_rejected_requests_total{reason="upstream_error"}"#
+            #expect(value(after, rejected) == value(before, rejected) + 1)
+            let timeout = #"vaeguard_upstream_request_duration_seconds_count{outcome="timeout"}"#
+            #expect(value(after, timeout) == value(before, timeout) + 1)
         }
     }
 
