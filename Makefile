@@ -1,7 +1,7 @@
 # VAEGuard: the two Quick start commands, and the rest of the project's jobs.
 #   make serve   install missing system packages, build release, serve on the embedded models
 #   make test    install missing system packages and the client tests' Python venv, run the whole test suite
-#                (swift test, then Tests/clients with tritonclient, kserve and prometheus_client)
+#                (swift test; Tests/clients with tritonclient, kserve and prometheus_client; 90 s of schemathesis)
 SWIFT ?= swift
 HOST ?= 0.0.0.0
 PORT ?= 8080
@@ -25,6 +25,7 @@ test: test-deps
 	$(SWIFT) build --build-tests
 	$(SWIFT) test --skip-build
 	scripts/client-tests.sh
+	scripts/api-fuzz.sh 90
 
 info: build
 	.build/release/vaeguard info

@@ -820,7 +820,7 @@ components:
       description: |
         Fixed seed (unsigned 64-bit integer) for reproducible purification; without it each
         request draws fresh randomness. Seeded requests are not micro-batched with others.
-      schema: {type: integer, format: int64, minimum: 0}
+      schema: {type: integer, minimum: 0, maximum: 18446744073709551615}
     TopK:
       name: top_k
       in: query
@@ -831,8 +831,11 @@ components:
       name: X-Request-Id
       in: header
       required: false
-      description: Client request id; kept (echoed, logged, forwarded upstream) when it matches the pattern, else replaced by a generated one.
-      schema: {type: string, pattern: "^[A-Za-z0-9._:-]{1,128}$"}
+      description: |
+        Client request id; kept (echoed, logged, forwarded upstream) when it is 1 to 128
+        characters from `A-Z a-z 0-9 . _ : -`. Any other value is accepted and replaced by a
+        generated id (never refused), so the schema does not constrain it.
+      schema: {type: string, example: req-42}
     ModelName:
       name: name
       in: path
