@@ -210,31 +210,9 @@ extension ServiceConfiguration {
     }
 }
 
-// MARK: - Environment and validation
+// MARK: - Validation (the environment: ServiceConfiguration+Environment.swift)
 
 extension ServiceConfiguration {
-    /// Applies `VAEGUARD_*` environment variables (documented in config/README.md).
-    public mutating func applyEnvironment(_ env: [String: String] = ProcessInfo.processInfo.environment) throws(ServiceError) {
-        func value(_ key: String) -> String? { env[key].flatMap { $0.isEmpty ? nil : $0 } }
-        if let v = value("VAEGUARD_HOST") { server.host = v }
-        if let v = value("VAEGUARD_PORT") {
-            guard let p = Int(v) else { throw .configuration("VAEGUARD_PORT='\(v)' is not a number") }
-            server.port = p
-        }
-        if let v = value("VAEGUARD_MODELS") { models.directory = v }
-        if let v = value("VAEGUARD_DEFAULT_MODEL") { models.defaultModel = v }
-        if let v = value("VAEGUARD_API_KEYS") {
-            auth.apiKeys = v.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
-        }
-        if let v = value("VAEGUARD_LOG_LEVEL") { logging.level = v }
-        if let v = value("VAEGUARD_LOG_FORMAT") { logging.format = v }
-        if let v = value("VAEGUARD_UPSTREAM_URL") {
-            var u = upstream ?? Upstream(url: v)
-            u.url = v
-            upstream = u
-        }
-    }
-
     /// Checks every value; the message names the key.
     public func validate() throws(ServiceError) {
         func check(_ ok: Bool, _ message: String) throws(ServiceError) { if !ok { throw .configuration(message) } }
