@@ -1213,12 +1213,29 @@ components:
         patch_vae: {type: string, description: Configured patch VAE file name.}
     ModelListing:
       type: object
-      required: [default_model, models]
+      required: [default_model, models, upstream_models]
       properties:
         default_model: {type: string}
         models:
           type: array
           items: {$ref: "#/components/schemas/ModelListingEntry"}
+        upstream_models:
+          type: array
+          description: Models served by forwarding purified images to their upstream classifier (`/v1/classify?model=<name>`).
+          items: {$ref: "#/components/schemas/UpstreamModelEntry"}
+    UpstreamModelEntry:
+      type: object
+      required: [name, purifier_model, purifiers, default_purifier, content_type]
+      properties:
+        name: {type: string}
+        purifier_model: {type: string, description: The built-in model whose purifiers are used.}
+        purifiers:
+          type: array
+          description: The purifier model's purifiers (empty while it is not loaded).
+          items: {type: string, enum: [none, jpeg, vae, patch-vae]}
+        default_purifier: {type: string, enum: [none, jpeg, vae, patch-vae]}
+        threshold: {type: number, format: float, description: The purifier model's threshold for the default purifier.}
+        content_type: {type: string, description: What is sent upstream.}
     AttackPanel:
       type: object
       required: [image, predictions, reconstruction_error, suspected_adversarial]
@@ -1307,7 +1324,10 @@ components:
         versions:
           type: array
           items: {type: string}
-        platform: {type: string, enum: [vaeguard]}
+        platform:
+          type: string
+          enum: [vaeguard, vaeguard-upstream]
+          description: "`vaeguard-upstream`: a model served by its upstream classifier (version `upstream`, no tensors; infer is 400, send images to `/v1/classify?model=<name>`)."
         inputs:
           type: array
           items: {$ref: "#/components/schemas/TensorMetadata"}

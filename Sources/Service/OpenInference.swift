@@ -22,13 +22,39 @@ enum OpenInference {
         }
         // Each model route also under /versions/{version}; a version the model does not have is 404.
         for prefix in ["/v2/models/:name", "/v2/models/:name/versions/:version"] {
-            r.get(prefix) { request in try Routes.json(metadata(try model(request, ctx))) }
+            r.get(prefix) { request in
+                if let entry = try upstreamEntry(request, ctx) { return try Routes.json(upstreamMetadata(entry)) }
+                return try Routes.json(metadata(try model(request, ctx)))
+            }
             r.get(prefix + "/ready") { request in
+                if let entry = try upstreamEntry(request, ctx) {
+                    let ready = (try? ctx.registry.model(named: entry.upstream!.purifierModel)) != nil && !ctx.isDraining
+                    return try Routes.json(ModelReady(name: entry.name, ready: ready), status: ready ? .ok : .serviceUnavailable)
+                }
                 let m = try model(request, ctx)
                 return try Routes.json(ModelReady(name: m.name, ready: ctx.registry.isReady && !ctx.isDraining))
             }
             r.post(prefix + "/infer") { try await infer($0, ctx) }
         }
+    }
+
+    /// The configuration entry when the path names a model served by an upstream classifier
+    /// (its only version is "upstream").
+    static func upstreamEntry(_ request: HTTPRequest, _ ctx: ServiceContext) throws(ServiceError) -> ServiceConfiguration.ModelEntry? {
+        let name = request.pathParameters["name"] ?? ""
+        guard let entry = ctx.configuration.models.entries.first(where: { $0.name == name && $0.upstream != nil }) else { return nil }
+        if let version = request.pathParameters["version"], version != "upstream" {
+            throw .notFound("model '\(name)' has no version '\(version)'; available: upstream")
+        }
+        return entry
+    }
+
+    /// A model behind an upstream classifier: known here, but its inputs and outputs are the
+    /// upstream's (an image in, whatever it answers), so it has no tensors to infer with.
+    static func upstreamMetadata(_ entry: ServiceConfiguration.ModelEntry) -> ModelMetadata {
+        ModelMetadata(name: entry.name, versions: ["upstream"], platform: "vaeguard-upstream", inputs: [], outputs: [],
+                      parameters: ["purifier_model": entry.upstream!.purifierModel, "purifier": entry.upstream!.purifier.rawValue,
+                                   "infer": "POST /v1/classify?model=\(entry.name) with the image"])
     }
 
     /// The model the path names (`:name`, and `:version` when given), or 404 / 503.
@@ -69,6 +95,11 @@ enum OpenInference {
     // MARK: - Infer
 
     static func infer(_ request: HTTPRequest, _ ctx: ServiceContext) async throws -> HTTPResponse {
+        if let entry = try upstreamEntry(request, ctx) {
+            // Never the local classifier it may also name: /v1/classify sends it upstream.
+            throw ServiceError.badRequest("model '\(entry.name)' is served by its upstream classifier, which takes images: "
+                + "send them to POST /v1/classify?model=\(entry.name); Open Inference infer serves the built-in classifiers")
+        }
         let model = try model(request, ctx)
         var headerLength: Int?
         if let raw = request.headers["Inference-Header-Content-Length"] {

@@ -142,6 +142,35 @@ struct ProxyTests {
         }
     }
 
+    /// A model entry with only a name and an upstream is one model on every route: listed by
+    /// /v1/models, known to /v2 (whose infer explains where to send images instead of using a
+    /// local classifier), purified by /v1/purify with its upstream's purifier, proxied by classify.
+    @Test func upstreamOnlyEntry_isConsistentAcrossRoutes() async throws {
+        let up = try await Upstream.start()
+        var cfg = TestService.configuration()
+        var u = ServiceConfiguration.Upstream(url: up.url("/classify"))
+        u.purifierModel = "toyrgb"
+        u.purifier = .jpeg
+        cfg.models.entries.append(.init(name: "remote", upstream: u))
+        try await TestService.with(cfg) { s in
+            let listing = try await s.request("GET", "/v1/models").json
+            let upstreams = try #require(listing["upstream_models"] as? [[String: Any]])
+            #expect(upstreams.map { $0["name"] as? String } == ["remote"])
+            #expect(upstreams[0]["default_purifier"] as? String == "jpeg")
+            #expect((listing["models"] as? [[String: Any]])?.contains { $0["name"] as? String == "remote" } == false)
+            let meta = try await s.request("GET", "/v2/models/remote")
+            #expect(meta.status == 200 && meta.json["platform"] as? String == "vaeguard-upstream")
+            #expect(String(decoding: try await s.request("GET", "/v2/models/remote/ready").body, as: UTF8.self).contains(#""ready":true"#))
+            let infer = try await s.request("POST", "/v2/models/remote/infer", body: Data(#"{"inputs": []}"#.utf8))
+            #expect(infer.status == 400)
+            #expect((infer.json["error"] as? String)?.contains("/v1/classify?model=remote") == true)
+            let purified = try await s.request("POST", "/v1/purify?model=remote", body: try TestService.png(channels: 3))
+            #expect(purified.status == 200 && purified.header("X-VAEGuard-Purifier") == "jpeg")
+            let classified = try await s.request("POST", "/v1/classify?model=remote", body: try TestService.png(channels: 3))
+            #expect(classified.json["label"] as? String == "cat")
+        }
+    }
+
     @Test func proxyWithoutUpstream_is404() async throws {
         try await TestService.with { s in
             let body = try TestService.png()
