@@ -94,24 +94,20 @@ struct ProxyTests {
         func value(_ text: String, _ series: String) -> Double {
             text.split(separator: "\n").first { $0.hasPrefix(series + " ") }.flatMap { Double($0.split(separator: " ").last ?? "") } ?? -1
         }
-        try await TestService.with(config(upstream: "http://127.0.0.1:1/none")) { s in
-            let before = String(decoding: try await s.request("GET", "/metrics").body, as: UTF8.self)
-            _ = try await s.request("POST", "/v1/proxy", body: try TestService.png(channels: 3))
-            let after = String(decoding: try await s.request("GET", "/metrics").body, as: UTF8.self)
-            let rejected = #"vaeguard_rejected_requests_total{reason="upstream_error"}"#
-            #expect(value(after, rejected) == value(before, rejected) + 1)
-            let unreachable = #"vaeguard_upstream_request_duration_seconds_count{outcome="unreachable"}"#
-            #expect(value(after, unreachable) == value(before, unreachable) + 1)
+        /// One failing proxy call moves upstream_error and the outcome's histogram count by one.
+        func expectCounted(_ cfg: ServiceConfiguration, outcome: String) async throws {
+            try await TestService.with(cfg) { s in
+                let before = String(decoding: try await s.request("GET", "/metrics").body, as: UTF8.self)
+                _ = try await s.request("POST", "/v1/proxy", body: try TestService.png(channels: 3))
+                let after = String(decoding: try await s.request("GET", "/metrics").body, as: UTF8.self)
+                for series in [#"vaeguard_rejected_requests_total{reason="upstream_error"}"#,
+                               #"vaeguard_upstream_request_duration_seconds_count{outcome="\#(outcome)"}"#] {
+                    #expect(value(after, series) == value(before, series) + 1, "\(series)")
+                }
+            }
         }
-        try await TestService.with(config(upstream: up.url("/slow"), timeout: 0.3)) { s in
-            let before = String(decoding: try await s.request("GET", "/metrics").body, as: UTF8.self)
-            _ = try await s.request("POST", "/v1/proxy", body: try TestService.png(channels: 3))
-            let after = String(decoding: try await s.request("GET", "/metrics").body, as: UTF8.self)
-            let rejected = #"vaeguard_rejected_requests_total{reason="upstream_error"}"#
-            #expect(value(after, rejected) == value(before, rejected) + 1)
-            let timeout = #"vaeguard_upstream_request_duration_seconds_count{outcome="timeout"}"#
-            #expect(value(after, timeout) == value(before, timeout) + 1)
-        }
+        try await expectCounted(config(upstream: "http://127.0.0.1:1/none"), outcome: "unreachable")
+        try await expectCounted(config(upstream: up.url("/slow"), timeout: 0.3), outcome: "timeout")
     }
 
     @Test func proxy_multipartUpstream() async throws {
