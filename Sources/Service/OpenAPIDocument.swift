@@ -543,7 +543,18 @@ paths:
         "404": {$ref: "#/components/responses/OIPNotFound"}
         "429": {$ref: "#/components/responses/OIPTooManyRequests"}
         "431": {$ref: "#/components/responses/HeadersTooLarge"}
-        "503": {$ref: "#/components/responses/OIPServiceUnavailable"}
+        "503":
+          description: Not ready (draining, models loading, or the purifier model of an upstream-backed model missing).
+          headers:
+            X-Request-Id: {$ref: "#/components/headers/XRequestId"}
+          content:
+            application/json:
+              schema:
+                oneOf:
+                  - {$ref: "#/components/schemas/ModelReady"}
+                  - {$ref: "#/components/schemas/OIPError"}
+                  - {$ref: "#/components/schemas/Error"}
+              example: {name: mnist, ready: false}
   /v2/models/{name}/infer:
     post:
       tags: [oip-v2]
@@ -661,7 +672,18 @@ paths:
         "404": {$ref: "#/components/responses/OIPNotFound"}
         "429": {$ref: "#/components/responses/OIPTooManyRequests"}
         "431": {$ref: "#/components/responses/HeadersTooLarge"}
-        "503": {$ref: "#/components/responses/OIPServiceUnavailable"}
+        "503":
+          description: Not ready (draining, models loading, or the purifier model of an upstream-backed model missing).
+          headers:
+            X-Request-Id: {$ref: "#/components/headers/XRequestId"}
+          content:
+            application/json:
+              schema:
+                oneOf:
+                  - {$ref: "#/components/schemas/ModelReady"}
+                  - {$ref: "#/components/schemas/OIPError"}
+                  - {$ref: "#/components/schemas/Error"}
+              example: {name: mnist, ready: false}
   /v2/models/{name}/versions/{version}/infer:
     post:
       tags: [oip-v2]

@@ -32,7 +32,9 @@ enum OpenInference {
                     return try Routes.json(ModelReady(name: entry.name, ready: ready), status: ready ? .ok : .serviceUnavailable)
                 }
                 let m = try model(request, ctx)
-                return try Routes.json(ModelReady(name: m.name, ready: ctx.registry.isReady && !ctx.isDraining))
+                let ready = ctx.registry.isReady && !ctx.isDraining
+                // Clients read the status (KServe: 2xx = ready), so a draining server says 503 too.
+                return try Routes.json(ModelReady(name: m.name, ready: ready), status: ready ? .ok : .serviceUnavailable)
             }
             r.post(prefix + "/infer") { try await infer($0, ctx) }
         }

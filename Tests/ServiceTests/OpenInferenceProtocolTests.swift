@@ -65,6 +65,17 @@ struct OpenInferenceProtocolTests {
         }
     }
 
+    /// KServe's client reads a model as ready from a 2xx status alone: a draining server
+    /// must answer 503 (with `ready` false), not 200.
+    @Test func modelReady_whileDraining_is503() async throws {
+        try await TestService.with { s in
+            s.service.context.setDraining()
+            let r = try await s.request("GET", "/v2/models/toy/ready")
+            #expect(r.status == 503)
+            #expect(String(decoding: r.body, as: UTF8.self).contains(#""ready":false"#))
+        }
+    }
+
     @Test func outputs_areTheListedOnes_inTheirOrder() async throws {
         try await TestService.with { s in
             let r = try await s.request("POST", "/v2/models/toy/infer",
