@@ -18,3 +18,19 @@ def test_metrics_parse_with_help_for_every_family(server):
     models = {s.labels["model"] for s in families["vaeguard_suspected_adversarial"].samples}
     assert {"mnist", "cifar10"} <= models
     assert "vaeguard_upstream_request_duration_seconds" in families
+
+
+def test_promtool_check_metrics(server):
+    """`promtool check metrics` (Debian's prometheus package), when it is on PATH or in $PROMTOOL."""
+    import os
+    import shutil
+    import subprocess
+
+    import pytest
+
+    promtool = os.environ.get("PROMTOOL") or shutil.which("promtool")
+    if not promtool:
+        pytest.skip("promtool not installed (Debian package prometheus)")
+    body = server.get("/metrics")[2]
+    result = subprocess.run([promtool, "check", "metrics"], input=body, capture_output=True, timeout=60)
+    assert result.returncode == 0 and not result.stdout.strip() and not result.stderr.strip(), result
