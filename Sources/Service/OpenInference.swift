@@ -7,9 +7,11 @@ import Purification
 ///
 /// Inputs: one tensor, FP32 in [0, 1] or UINT8 in 0…255, shape `[N, H, W, C]` (NHWC, what
 /// the metadata declares) or `[N, C, H, W]` with `"parameters": {"layout": "NCHW"}`, data
-/// flat row-major or nested. Request-level `parameters` take the v1 query options
-/// (`purifier`, `samples`, `seed`, …). Outputs: `probabilities` `[N, classes]`,
-/// `reconstruction_error` `[N]`, `suspected_adversarial` `[N]` (BOOL).
+/// flat row-major or nested, or Triton's binary tensor data. Request-level `parameters` take
+/// the v1 query options (`purifier`, `samples`, `seed`, …) and `binary_data_output`. Outputs:
+/// `probabilities` `[N, classes]`, `reconstruction_error` `[N]`, `suspected_adversarial` `[N]`
+/// (BOOL), all or the listed ones (`OpenInference+Response.swift`). Every model route also
+/// answers under `/versions/{version}`; errors are `{"error": "…"}` (`OpenInferenceErrors`).
 enum OpenInference {
     static func register(_ r: inout Router, _ ctx: ServiceContext) {
         r.get("/v2") { _ in
