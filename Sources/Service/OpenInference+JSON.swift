@@ -5,7 +5,7 @@ import Foundation
 /// `floats` holds an input tensor's `data`: `OIPJSONReader` streams those numbers straight
 /// into one flat `[Float]` (nested arrays flattened), 4 bytes a value, instead of building a
 /// tree of boxed numbers (about 24 times the body's size with `JSONSerialization`).
-enum OIPJSON: Equatable {
+enum OIPJSON: Equatable, Sendable {
     case null
     case bool(Bool)
     case number(Double)

@@ -20,16 +20,16 @@ enum InferRequestError: Error, Equatable, CustomStringConvertible {
 /// Kept free of models, tensors and HTTP types (Foundation only) so that exactly the code
 /// that reads untrusted request bodies can be compiled on its own into the libFuzzer target
 /// `fuzz/request-json` (see `scripts/fuzz.sh`). `OpenInference.infer` is the only caller.
-struct InferRequest {
+struct InferRequest: Sendable {
     /// One input tensor, not yet decoded (see `decodeTensor`): its JSON members, and its raw
     /// bytes when it came as binary data.
-    struct Input: Equatable {
+    struct Input: Equatable, Sendable {
         var fields: [String: OIPJSON]
         var binary: Data?
     }
 
     /// An output the request asked for; `binary` is its `parameters.binary_data`, if given.
-    struct RequestedOutput: Equatable {
+    struct RequestedOutput: Equatable, Sendable {
         var name: String
         var binary: Bool?
     }
@@ -123,7 +123,7 @@ struct InferRequest {
     }
 
     /// A decoded input tensor: `shape` is `[N, H, W, C]`, `storage` NHWC floats in [0, 1].
-    struct DecodedTensor: Equatable {
+    struct DecodedTensor: Equatable, Sendable {
         var shape: [Int]
         var storage: [Float]
     }
