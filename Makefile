@@ -1,8 +1,11 @@
 # VAEGuard: the two Quick start commands, and the rest of the project's jobs.
-#   make serve   install missing system packages, build release, serve on the embedded models
-#   make test    install missing system packages, run the whole test suite
+#   make serve   install missing system packages, build release, serve on the embedded models (127.0.0.1)
+#   make test    install missing system packages and the client tests' Python venv, run the whole test suite
+#                (swift test; Tests/clients with tritonclient, kserve and prometheus_client; 90 s of schemathesis)
 SWIFT ?= swift
-HOST ?= 0.0.0.0
+# Loopback by default: the service has no API keys until you configure some, and /v1/attack
+# is CPU-heavy. `make serve HOST=0.0.0.0` (with auth.apiKeys set) serves the network.
+HOST ?= 127.0.0.1
 PORT ?= 8080
 CONFIG ?= config/vaeguard.json
 
@@ -23,6 +26,8 @@ serve: build
 test: test-deps
 	$(SWIFT) build --build-tests
 	$(SWIFT) test --skip-build
+	scripts/client-tests.sh
+	scripts/api-fuzz.sh 90
 
 info: build
 	.build/release/vaeguard info

@@ -62,7 +62,7 @@ var package = Package(
         .target(name: "NeuralNet", dependencies: ["Engine", "COpenSSL"], swiftSettings: swiftSettings),
         .target(name: "Datasets", dependencies: ["Engine", "CZlib"], swiftSettings: swiftSettings),
         .target(name: "Models", dependencies: ["NeuralNet"], swiftSettings: swiftSettings),
-        .target(name: "Training", dependencies: ["NeuralNet", "Datasets", "Models", "Purification", "Attacks"], swiftSettings: swiftSettings),
+        .target(name: "Training", dependencies: ["NeuralNet", "Datasets", "Models", "Purification", "Attacks", "Imaging"], swiftSettings: swiftSettings),
         .target(name: "Imaging", dependencies: ["CSupport"], swiftSettings: swiftSettings),
         .target(name: "Purification", dependencies: ["Models", "Imaging"], swiftSettings: swiftSettings),
         .target(name: "Attacks", dependencies: ["Models", "Purification", "Datasets"], swiftSettings: swiftSettings),
@@ -93,7 +93,7 @@ var package = Package(
         // Helpers tests share: a raw HTTP client, work off the cooperative pool, finite-difference checks.
         .target(name: "TestSupport", dependencies: ["Engine"], path: "Tests/TestSupport", swiftSettings: swiftSettings),
         .testTarget(name: "HTTPServerTests", dependencies: ["HTTPServer", "TestSupport"], swiftSettings: swiftSettings),
-        .testTarget(name: "ServiceTests", dependencies: ["Service", "TestSupport"], exclude: ["Fixtures"], swiftSettings: swiftSettings),
+        .testTarget(name: "ServiceTests", dependencies: ["Service", "TestSupport", "Training"], exclude: ["Fixtures"], swiftSettings: swiftSettings),
         .testTarget(name: "AttacksTests", dependencies: ["Attacks", "Datasets", "TestSupport"], exclude: ["Fixtures"],
                     swiftSettings: swiftSettings),
     ]

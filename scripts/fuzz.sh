@@ -7,7 +7,7 @@
 # Targets (default: all, 60 s each):
 #   http-request  HTTP/1.1 request parser        fuzz/http-request/main.swift   (Swift)
 #   multipart     multipart/form-data + boundary fuzz/multipart/main.swift      (Swift)
-#   request-json  Open Inference v2 infer JSON   fuzz/request-json/main.swift   (Swift)
+#   request-json  Open Inference v2 infer body   fuzz/request-json/main.swift   (Swift)
 #   png-decode    PNG decoder wrapper            fuzz/png-decode/fuzz_png_decode.c   (C)
 #   jpeg-decode   JPEG decoder wrapper           fuzz/jpeg-decode/fuzz_jpeg_decode.c (C)
 #
@@ -50,7 +50,7 @@ http_sources() { for f in "${HTTP_SOURCES[@]}"; do printf '%s\n' "Sources/HTTPSe
 
 declare -A KIND=([http-request]=swift [multipart]=swift [request-json]=swift [png-decode]=c [jpeg-decode]=c)
 declare -A EXTRA_SOURCES=(
-    [request-json]="Sources/Service/OpenInference+Request.swift"
+    [request-json]="Sources/Service/OpenInference+Request.swift Sources/Service/OpenInference+JSON.swift"
     [png-decode]="fuzz/png-decode/fuzz_png_decode.c Sources/CSupport/png_codec.c"
     [jpeg-decode]="fuzz/jpeg-decode/fuzz_jpeg_decode.c Sources/CSupport/jpeg_codec.c"
 )

@@ -29,7 +29,12 @@ public struct HTTPError: Error, Sendable, CustomStringConvertible {
     /// `{"error":{"code":N,"message":"..."}}` with the message JSON-escaped.
     /// Hand-written so that error paths depend on nothing that could itself fail.
     public static func jsonBody(code: Int, message: String) -> [UInt8] {
-        var out: [UInt8] = Array("{\"error\":{\"code\":\(code),\"message\":\"".utf8)
+        Array("{\"error\":{\"code\":\(code),\"message\":".utf8) + jsonString(message) + Array("}}".utf8)
+    }
+
+    /// `message` as a quoted, escaped JSON string.
+    public static func jsonString(_ message: String) -> [UInt8] {
+        var out: [UInt8] = [0x22]
         for scalar in message.unicodeScalars {
             switch scalar {
             case "\"": out += [0x5C, 0x22]
@@ -44,7 +49,7 @@ public struct HTTPError: Error, Sendable, CustomStringConvertible {
                 out += Array(String(scalar).utf8)
             }
         }
-        out += Array("\"}}".utf8)
+        out.append(0x22)
         return out
     }
 }

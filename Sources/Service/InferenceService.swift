@@ -23,6 +23,7 @@ public final class InferenceService: Sendable {
         try configuration.validate()
         self.configuration = configuration
         let metrics = ServiceMetrics()
+        metrics.preregister(models: configuration.models.entries.map(\.name))
         let b = configuration.batching
         let scheduler = BatchScheduler(settings: .init(
             maxBatchSize: b.maxBatchSize, maxWait: b.maxWaitMilliseconds / 1000, queueCapacity: b.queueCapacity,
@@ -31,6 +32,7 @@ public final class InferenceService: Sendable {
                                  scheduler: scheduler, metrics: metrics, logger: logger)
         let middleware: [any Middleware] = [
             MetricsMiddleware(metrics: metrics),
+            OpenInferenceErrors(),
             APIKeyAuth(keys: configuration.auth.apiKeys, ratePerSecond: configuration.auth.rateLimitPerSecond,
                        burst: configuration.auth.rateLimitBurst, metrics: metrics),
             LoadShedding(scheduler: scheduler, metrics: metrics),

@@ -33,6 +33,6 @@ public enum LogOutput {
 
     /// The drop counter in Prometheus text exposition, appended to `/metrics`.
     static func prometheusText() -> String {
-        "# TYPE vaeguard_log_lines_dropped_total counter\nvaeguard_log_lines_dropped_total \(droppedLines)\n"
+        "# HELP vaeguard_log_lines_dropped_total Log lines dropped because stderr could not take them.\n# TYPE vaeguard_log_lines_dropped_total counter\nvaeguard_log_lines_dropped_total \(droppedLines)\n"
     }
 }

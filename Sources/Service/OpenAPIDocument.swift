@@ -28,16 +28,20 @@ info:
 
     Conventions:
     * JSON keys are snake_case; keys of objects are sorted.
-    * Every error, including those the HTTP layer produces itself (malformed requests, 404,
-      405, 408, 413, 414, 431, connection limit), has the body
-      `{"error": {"code": <status>, "message": "<text>"}}` (schema `Error`).
+    * Every error outside `/v2`, including those the HTTP layer produces itself (malformed
+      requests, 404, 405, 408, 413, 414, 431, connection limit), has the body
+      `{"error": {"code": <status>, "message": "<text>"}}` (schema `Error`). Errors of the
+      `/v2` routes (authentication, routing and handlers) follow the Open Inference Protocol:
+      `{"error": "<text>"}` (schema `OIPError`); only what the HTTP layer refuses before
+      routing (408, 413, 414, 431, connection limit) keeps the `Error` shape there.
     * Every response carries `X-Request-Id`: the client's own (when it is short and made of
       safe characters) or one the server generated.
     * `HEAD` is accepted wherever `GET` is. A known path with another method gets 405 with
       `Allow`.
     * Authentication applies only when API keys are configured (`auth.apiKeys` or
       `VAEGUARD_API_KEYS`); then `/v1/*` and `/v2/models/*` need a key, and the health,
-      readiness, metrics and demo routes, `/v2` and `/v2/health/*` stay open.
+      readiness, metrics and demo routes, `/v2` and `/v2/health/*` stay open. Without keys
+      every route is open: the empty security requirement `{}` below is that alternative.
     * Limits (configurable, see config/README.md): request body 20 MiB (413), header section
       16 KiB (431), 16 777 216 pixels per image (422), 64 images per multipart request
       (422), `samples` ≤ `purification.maxSamples` (16).
@@ -56,6 +60,7 @@ tags:
   - name: oip-v2
     description: Open Inference Protocol v2 (KServe)
 security:
+  - {}
   - bearerAuth: []
   - apiKeyHeader: []
 
@@ -168,7 +173,10 @@ paths:
             X-Request-Id: {$ref: "#/components/headers/XRequestId"}
           content:
             application/yaml:
-              schema: {type: string}
+              schema:
+                type: object
+                description: The OpenAPI 3.0.3 document itself (a YAML mapping; this file).
+                required: [openapi, info, paths]
   /metrics:
     get:
       tags: [operations]
@@ -449,7 +457,7 @@ paths:
           content:
             application/json:
               schema: {$ref: "#/components/schemas/ServerMetadata"}
-              example: {extensions: [], name: vaeguard, version: 0.1.0}
+              example: {extensions: [binary_tensor_data], name: vaeguard, version: 0.1.0}
         "431": {$ref: "#/components/responses/HeadersTooLarge"}
         "503": {$ref: "#/components/responses/ServiceUnavailable"}
   /v2/health/live:
@@ -509,17 +517,17 @@ paths:
           content:
             application/json:
               schema: {$ref: "#/components/schemas/ModelMetadata"}
-        "401": {$ref: "#/components/responses/Unauthorized"}
-        "404": {$ref: "#/components/responses/NotFound"}
-        "429": {$ref: "#/components/responses/TooManyRequests"}
+        "401": {$ref: "#/components/responses/OIPUnauthorized"}
+        "404": {$ref: "#/components/responses/OIPNotFound"}
+        "429": {$ref: "#/components/responses/OIPTooManyRequests"}
         "431": {$ref: "#/components/responses/HeadersTooLarge"}
-        "503": {$ref: "#/components/responses/ServiceUnavailable"}
+        "503": {$ref: "#/components/responses/OIPServiceUnavailable"}
   /v2/models/{name}/ready:
     get:
       tags: [oip-v2]
       operationId: modelReady
       summary: Model readiness (OIP v2)
-      description: 200 when the model is loaded, 404 when it is unknown, 503 while models load.
+      description: 200 with `ready` true when the model is loaded, 404 when it is unknown, 503 while models load.
       parameters:
         - $ref: "#/components/parameters/ModelName"
       responses:
@@ -530,12 +538,23 @@ paths:
           content:
             application/json:
               schema: {$ref: "#/components/schemas/ModelReady"}
-              example: {name: mnist, ready: "true"}
-        "401": {$ref: "#/components/responses/Unauthorized"}
-        "404": {$ref: "#/components/responses/NotFound"}
-        "429": {$ref: "#/components/responses/TooManyRequests"}
+              example: {name: mnist, ready: true}
+        "401": {$ref: "#/components/responses/OIPUnauthorized"}
+        "404": {$ref: "#/components/responses/OIPNotFound"}
+        "429": {$ref: "#/components/responses/OIPTooManyRequests"}
         "431": {$ref: "#/components/responses/HeadersTooLarge"}
-        "503": {$ref: "#/components/responses/ServiceUnavailable"}
+        "503":
+          description: Not ready (draining, models loading, or the purifier model of an upstream-backed model missing).
+          headers:
+            X-Request-Id: {$ref: "#/components/headers/XRequestId"}
+          content:
+            application/json:
+              schema:
+                oneOf:
+                  - {$ref: "#/components/schemas/ModelReady"}
+                  - {$ref: "#/components/schemas/OIPError"}
+                  - {$ref: "#/components/schemas/Error"}
+              example: {name: mnist, ready: false}
   /v2/models/{name}/infer:
     post:
       tags: [oip-v2]
@@ -547,11 +566,25 @@ paths:
         or `[N, C, H, W]` with the input's `"parameters": {"layout": "NCHW"}`; `data` flat in
         row-major order or nested. N ≤ 256. H, W and C must equal the model's input shape (no
         resizing here). Request-level `parameters` take the v1 query options (`purifier`,
-        `samples`, `ensemble`, `sampling`, `quality`, `stride`, `seed`); unknown keys are 400.
+        `samples`, `ensemble`, `sampling`, `quality`, `stride`, `seed`) and the protocol's
+        `binary_data_output`; unknown keys are 400. With no `purifier`, the model's default
+        (the same one `/v1/classify` uses and `/v1/models` lists).
         Outputs: `probabilities` FP32 `[N, classes]`, `reconstruction_error` FP32 `[N]`,
-        `suspected_adversarial` BOOL `[N]`. Batched with compatible v1 requests.
+        `suspected_adversarial` BOOL `[N]`; all three, or those listed in `outputs`, in that
+        order. Batched with compatible v1 requests.
+
+        Binary tensor data (Triton's extension, what tritonclient sends by default): the body
+        is the JSON request of `Inference-Header-Content-Length` bytes, then the input's raw
+        bytes (FP32 little-endian or UINT8), announced by the input's
+        `"parameters": {"binary_data_size": <bytes>}` in place of `data`. Outputs whose
+        `parameters.binary_data` is true (or, when not given, the request's
+        `binary_data_output`) come back the same way: the reply is then
+        `application/octet-stream`, the JSON header of `Inference-Header-Content-Length`
+        bytes, and the outputs' bytes in order (FP32 little-endian, BOOL one byte each), each
+        output's size in its `parameters.binary_data_size`.
       parameters:
         - $ref: "#/components/parameters/ModelName"
+        - $ref: "#/components/parameters/InferenceHeaderContentLength"
       requestBody:
         required: true
         content:
@@ -563,25 +596,169 @@ paths:
                 - name: input
                   datatype: FP32
                   shape: [1, 28, 28, 1]
-                  data: [0.0, 0.0, 0.5]
+                  data: [0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0]
+              outputs: [{name: probabilities}]
               parameters: {purifier: jpeg, quality: 23, seed: 7}
+          application/octet-stream:
+            schema:
+              type: string
+              format: binary
+              description: JSON request (Inference-Header-Content-Length bytes), then the binary input tensor.
       responses:
         "200":
           description: Outputs for the N images.
           headers:
             X-Request-Id: {$ref: "#/components/headers/XRequestId"}
+            Inference-Header-Content-Length:
+              description: Length of the JSON header; only on binary replies.
+              schema: {type: integer}
           content:
             application/json:
               schema: {$ref: "#/components/schemas/InferResponse"}
-        "400": {$ref: "#/components/responses/BadRequest"}
-        "401": {$ref: "#/components/responses/Unauthorized"}
-        "404": {$ref: "#/components/responses/NotFound"}
+            application/octet-stream:
+              schema:
+                type: string
+                format: binary
+                description: JSON reply (Inference-Header-Content-Length bytes), then the binary outputs.
+        "400": {$ref: "#/components/responses/OIPBadRequest"}
+        "401": {$ref: "#/components/responses/OIPUnauthorized"}
+        "404": {$ref: "#/components/responses/OIPNotFound"}
         "413": {$ref: "#/components/responses/PayloadTooLarge"}
-        "422": {$ref: "#/components/responses/Unprocessable"}
-        "429": {$ref: "#/components/responses/TooManyRequests"}
+        "422": {$ref: "#/components/responses/OIPUnprocessable"}
+        "429": {$ref: "#/components/responses/OIPTooManyRequests"}
         "431": {$ref: "#/components/responses/HeadersTooLarge"}
-        "500": {$ref: "#/components/responses/InternalError"}
-        "503": {$ref: "#/components/responses/ServiceUnavailable"}
+        "500": {$ref: "#/components/responses/OIPInternalError"}
+        "503": {$ref: "#/components/responses/OIPServiceUnavailable"}
+  /v2/models/{name}/versions/{version}:
+    get:
+      tags: [oip-v2]
+      operationId: modelMetadataVersion
+      summary: Model metadata of one version (OIP v2)
+      parameters:
+        - $ref: "#/components/parameters/ModelName"
+        - $ref: "#/components/parameters/ModelVersion"
+      responses:
+        "200":
+          description: Input and output tensors of the model.
+          headers:
+            X-Request-Id: {$ref: "#/components/headers/XRequestId"}
+          content:
+            application/json:
+              schema: {$ref: "#/components/schemas/ModelMetadata"}
+        "401": {$ref: "#/components/responses/OIPUnauthorized"}
+        "404": {$ref: "#/components/responses/OIPNotFound"}
+        "429": {$ref: "#/components/responses/OIPTooManyRequests"}
+        "431": {$ref: "#/components/responses/HeadersTooLarge"}
+        "503": {$ref: "#/components/responses/OIPServiceUnavailable"}
+  /v2/models/{name}/versions/{version}/ready:
+    get:
+      tags: [oip-v2]
+      operationId: modelReadyVersion
+      summary: Model readiness of one version (OIP v2)
+      description: 200 with `ready` true when the model is loaded, 404 when it is unknown, 503 while models load.
+      parameters:
+        - $ref: "#/components/parameters/ModelName"
+        - $ref: "#/components/parameters/ModelVersion"
+      responses:
+        "200":
+          description: The model is ready.
+          headers:
+            X-Request-Id: {$ref: "#/components/headers/XRequestId"}
+          content:
+            application/json:
+              schema: {$ref: "#/components/schemas/ModelReady"}
+              example: {name: mnist, ready: true}
+        "401": {$ref: "#/components/responses/OIPUnauthorized"}
+        "404": {$ref: "#/components/responses/OIPNotFound"}
+        "429": {$ref: "#/components/responses/OIPTooManyRequests"}
+        "431": {$ref: "#/components/responses/HeadersTooLarge"}
+        "503":
+          description: Not ready (draining, models loading, or the purifier model of an upstream-backed model missing).
+          headers:
+            X-Request-Id: {$ref: "#/components/headers/XRequestId"}
+          content:
+            application/json:
+              schema:
+                oneOf:
+                  - {$ref: "#/components/schemas/ModelReady"}
+                  - {$ref: "#/components/schemas/OIPError"}
+                  - {$ref: "#/components/schemas/Error"}
+              example: {name: mnist, ready: false}
+  /v2/models/{name}/versions/{version}/infer:
+    post:
+      tags: [oip-v2]
+      operationId: modelInferVersion
+      summary: Inference of one version (OIP v2)
+      description: |
+        One input tensor of N images: datatype `FP32` (values in [0, 1]; clamped) or `UINT8`
+        (integers 0…255), shape `[N, H, W, C]` (NHWC, the default, as the metadata declares)
+        or `[N, C, H, W]` with the input's `"parameters": {"layout": "NCHW"}`; `data` flat in
+        row-major order or nested. N ≤ 256. H, W and C must equal the model's input shape (no
+        resizing here). Request-level `parameters` take the v1 query options (`purifier`,
+        `samples`, `ensemble`, `sampling`, `quality`, `stride`, `seed`) and the protocol's
+        `binary_data_output`; unknown keys are 400. With no `purifier`, the model's default
+        (the same one `/v1/classify` uses and `/v1/models` lists).
+        Outputs: `probabilities` FP32 `[N, classes]`, `reconstruction_error` FP32 `[N]`,
+        `suspected_adversarial` BOOL `[N]`; all three, or those listed in `outputs`, in that
+        order. Batched with compatible v1 requests.
+
+        Binary tensor data (Triton's extension, what tritonclient sends by default): the body
+        is the JSON request of `Inference-Header-Content-Length` bytes, then the input's raw
+        bytes (FP32 little-endian or UINT8), announced by the input's
+        `"parameters": {"binary_data_size": <bytes>}` in place of `data`. Outputs whose
+        `parameters.binary_data` is true (or, when not given, the request's
+        `binary_data_output`) come back the same way: the reply is then
+        `application/octet-stream`, the JSON header of `Inference-Header-Content-Length`
+        bytes, and the outputs' bytes in order (FP32 little-endian, BOOL one byte each), each
+        output's size in its `parameters.binary_data_size`.
+      parameters:
+        - $ref: "#/components/parameters/ModelName"
+        - $ref: "#/components/parameters/ModelVersion"
+        - $ref: "#/components/parameters/InferenceHeaderContentLength"
+      requestBody:
+        required: true
+        content:
+          application/json:
+            schema: {$ref: "#/components/schemas/InferRequest"}
+            example:
+              id: req-42
+              inputs:
+                - name: input
+                  datatype: FP32
+                  shape: [1, 28, 28, 1]
+                  data: [0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0]
+              outputs: [{name: probabilities}]
+              parameters: {purifier: jpeg, quality: 23, seed: 7}
+          application/octet-stream:
+            schema:
+              type: string
+              format: binary
+              description: JSON request (Inference-Header-Content-Length bytes), then the binary input tensor.
+      responses:
+        "200":
+          description: Outputs for the N images.
+          headers:
+            X-Request-Id: {$ref: "#/components/headers/XRequestId"}
+            Inference-Header-Content-Length:
+              description: Length of the JSON header; only on binary replies.
+              schema: {type: integer}
+          content:
+            application/json:
+              schema: {$ref: "#/components/schemas/InferResponse"}
+            application/octet-stream:
+              schema:
+                type: string
+                format: binary
+                description: JSON reply (Inference-Header-Content-Length bytes), then the binary outputs.
+        "400": {$ref: "#/components/responses/OIPBadRequest"}
+        "401": {$ref: "#/components/responses/OIPUnauthorized"}
+        "404": {$ref: "#/components/responses/OIPNotFound"}
+        "413": {$ref: "#/components/responses/PayloadTooLarge"}
+        "422": {$ref: "#/components/responses/OIPUnprocessable"}
+        "429": {$ref: "#/components/responses/OIPTooManyRequests"}
+        "431": {$ref: "#/components/responses/HeadersTooLarge"}
+        "500": {$ref: "#/components/responses/OIPInternalError"}
+        "503": {$ref: "#/components/responses/OIPServiceUnavailable"}
 
 components:
   securitySchemes:
@@ -596,6 +773,18 @@ components:
       description: "`X-API-Key: <key>`, the alternative to the bearer header."
 
   parameters:
+    ModelVersion:
+      name: version
+      in: path
+      required: true
+      description: The model's version (from its metadata's `versions`); any other is 404.
+      schema: {type: string, example: 1.0.0}
+    InferenceHeaderContentLength:
+      name: Inference-Header-Content-Length
+      in: header
+      required: false
+      description: "Binary tensor data extension - the length of the JSON request at the start of the body; the rest is the binary input."
+      schema: {type: integer, minimum: 0}
     Model:
       name: model
       in: query
@@ -653,7 +842,7 @@ components:
       description: |
         Fixed seed (unsigned 64-bit integer) for reproducible purification; without it each
         request draws fresh randomness. Seeded requests are not micro-batched with others.
-      schema: {type: integer, format: int64, minimum: 0}
+      schema: {type: integer, minimum: 0, maximum: 18446744073709551615}
     TopK:
       name: top_k
       in: query
@@ -664,8 +853,11 @@ components:
       name: X-Request-Id
       in: header
       required: false
-      description: Client request id; kept (echoed, logged, forwarded upstream) when it matches the pattern, else replaced by a generated one.
-      schema: {type: string, pattern: "^[A-Za-z0-9._:-]{1,128}$"}
+      description: |
+        Client request id; kept (echoed, logged, forwarded upstream) when it is 1 to 128
+        characters from `A-Z a-z 0-9 . _ : -`. Any other value is accepted and replaced by a
+        generated id (never refused), so the schema does not constrain it.
+      schema: {type: string, example: req-42}
     ModelName:
       name: name
       in: path
@@ -864,7 +1056,76 @@ components:
           schema: {$ref: "#/components/schemas/Error"}
           example: {error: {code: 503, message: "models are loading"}}
 
+    OIPBadRequest:
+      description: Malformed infer request (the message says what), unknown parameter or output.
+      headers:
+        X-Request-Id: {$ref: "#/components/headers/XRequestId"}
+      content:
+        application/json:
+          schema: {$ref: "#/components/schemas/OIPError"}
+          example: {error: "input shape [1, 5, 5, 1] does not fit model 'mnist': expected [1, 28, 28, 1] (NHWC)"}
+    OIPUnauthorized:
+      description: API keys are configured and the request has no key or a wrong one.
+      headers:
+        X-Request-Id: {$ref: "#/components/headers/XRequestId"}
+        WWW-Authenticate: {$ref: "#/components/headers/WWWAuthenticate"}
+      content:
+        application/json:
+          schema: {$ref: "#/components/schemas/OIPError"}
+          example: {error: "missing API key: send 'Authorization: Bearer <key>' or 'X-API-Key: <key>'"}
+    OIPNotFound:
+      description: Unknown model or version (the message lists what there is), or unknown path.
+      headers:
+        X-Request-Id: {$ref: "#/components/headers/XRequestId"}
+      content:
+        application/json:
+          schema: {$ref: "#/components/schemas/OIPError"}
+          example: {error: "unknown model 'nope'; available: cifar10, mnist"}
+    OIPUnprocessable:
+      description: More than 256 images in one request.
+      headers:
+        X-Request-Id: {$ref: "#/components/headers/XRequestId"}
+      content:
+        application/json:
+          schema: {$ref: "#/components/schemas/OIPError"}
+    OIPTooManyRequests:
+      description: Over the per-key rate limit (`auth.rateLimitPerSecond`, token bucket).
+      headers:
+        X-Request-Id: {$ref: "#/components/headers/XRequestId"}
+        Retry-After: {$ref: "#/components/headers/RetryAfter"}
+      content:
+        application/json:
+          schema: {$ref: "#/components/schemas/OIPError"}
+    OIPInternalError:
+      description: Unexpected failure; the message never leaks internals of unknown errors.
+      headers:
+        X-Request-Id: {$ref: "#/components/headers/XRequestId"}
+      content:
+        application/json:
+          schema: {$ref: "#/components/schemas/OIPError"}
+    OIPServiceUnavailable:
+      description: |
+        Models still loading, the batching queue full (with `Retry-After`), the request
+        waited past `batching.requestTimeoutSeconds`, the server is shutting down; or the
+        connection limit, which the HTTP layer answers before routing (`Error` shape).
+      headers:
+        X-Request-Id: {$ref: "#/components/headers/XRequestId"}
+        Retry-After: {$ref: "#/components/headers/RetryAfter"}
+      content:
+        application/json:
+          schema:
+            oneOf:
+              - {$ref: "#/components/schemas/OIPError"}
+              - {$ref: "#/components/schemas/Error"}
+          example: {error: "models are still loading"}
+
   schemas:
+    OIPError:
+      type: object
+      required: [error]
+      description: The Open Inference Protocol's error body.
+      properties:
+        error: {type: string, description: What went wrong.}
     Error:
       type: object
       required: [error]
@@ -974,12 +1235,29 @@ components:
         patch_vae: {type: string, description: Configured patch VAE file name.}
     ModelListing:
       type: object
-      required: [default_model, models]
+      required: [default_model, models, upstream_models]
       properties:
         default_model: {type: string}
         models:
           type: array
           items: {$ref: "#/components/schemas/ModelListingEntry"}
+        upstream_models:
+          type: array
+          description: Models served by forwarding purified images to their upstream classifier (`/v1/classify?model=<name>`).
+          items: {$ref: "#/components/schemas/UpstreamModelEntry"}
+    UpstreamModelEntry:
+      type: object
+      required: [name, purifier_model, purifiers, default_purifier, content_type]
+      properties:
+        name: {type: string}
+        purifier_model: {type: string, description: The built-in model whose purifiers are used.}
+        purifiers:
+          type: array
+          description: The purifier model's purifiers (empty while it is not loaded).
+          items: {type: string, enum: [none, jpeg, vae, patch-vae]}
+        default_purifier: {type: string, enum: [none, jpeg, vae, patch-vae]}
+        threshold: {type: number, format: float, description: The purifier model's threshold for the default purifier.}
+        content_type: {type: string, description: What is sent upstream.}
     AttackPanel:
       type: object
       required: [image, predictions, reconstruction_error, suspected_adversarial]
@@ -1049,7 +1327,7 @@ components:
       required: [name, ready]
       properties:
         name: {type: string}
-        ready: {type: string, enum: ["true"], description: 'Always the string "true" (unknown models are 404).'}
+        ready: {type: boolean, description: True once the model is loaded and the server is not draining (unknown models are 404).}
     TensorMetadata:
       type: object
       required: [name, datatype, shape]
@@ -1068,7 +1346,10 @@ components:
         versions:
           type: array
           items: {type: string}
-        platform: {type: string, enum: [vaeguard]}
+        platform:
+          type: string
+          enum: [vaeguard, vaeguard-upstream]
+          description: "`vaeguard-upstream`: a model served by its upstream classifier (version `upstream`, no tensors; infer is 400, send images to `/v1/classify?model=<name>`)."
         inputs:
           type: array
           items: {$ref: "#/components/schemas/TensorMetadata"}
@@ -1081,7 +1362,7 @@ components:
           additionalProperties: {type: string}
     InferInputTensor:
       type: object
-      required: [shape, datatype, data]
+      required: [shape, datatype]
       properties:
         name: {type: string, description: Ignored (the models have one input).}
         datatype: {type: string, enum: [FP32, UINT8]}
@@ -1095,9 +1376,13 @@ components:
           type: object
           properties:
             layout: {type: string, enum: [NHWC, NCHW], default: NHWC}
+            binary_data_size:
+              type: integer
+              minimum: 0
+              description: The tensor is this many bytes after the JSON header (binary tensor data), in place of `data`.
         data:
           type: array
-          description: Numbers, flat row-major or nested to any depth (FP32 in [0, 1], clamped; UINT8 integers 0…255).
+          description: Numbers, flat row-major or nested to any depth (FP32 in [0, 1], clamped; UINT8 integers 0…255). Required unless `binary_data_size` is given.
           items: {}
     InferRequest:
       type: object
@@ -1111,15 +1396,26 @@ components:
           items: {$ref: "#/components/schemas/InferInputTensor"}
         parameters:
           type: object
-          description: The v1 options (purifier, samples, ensemble, sampling, quality, stride, seed), as strings or numbers.
+          description: |
+            The v1 options (purifier, samples, ensemble, sampling, quality, stride, seed), as
+            strings or numbers, and `binary_data_output` (boolean: outputs come as binary data
+            unless an output says otherwise).
           additionalProperties: {}
         outputs:
           type: array
-          description: Ignored; all three outputs are always returned.
-          items: {type: object}
+          description: The outputs to return, in this order; all three when absent.
+          items:
+            type: object
+            required: [name]
+            properties:
+              name: {type: string, enum: [probabilities, reconstruction_error, suspected_adversarial]}
+              parameters:
+                type: object
+                properties:
+                  binary_data: {type: boolean, description: Return this output as binary data.}
     InferOutputTensor:
       type: object
-      required: [name, datatype, shape, data]
+      required: [name, datatype, shape]
       properties:
         name: {type: string, enum: [probabilities, reconstruction_error, suspected_adversarial]}
         datatype: {type: string, enum: [FP32, BOOL]}
@@ -1128,8 +1424,12 @@ components:
           items: {type: integer}
         data:
           type: array
-          description: Flat row-major (numbers for FP32, booleans for BOOL).
+          description: Flat row-major (numbers for FP32, booleans for BOOL); absent for binary outputs.
           items: {}
+        parameters:
+          type: object
+          properties:
+            binary_data_size: {type: integer, description: The output's bytes after the JSON header (binary outputs only).}
     InferResponse:
       type: object
       required: [model_name, model_version, id, outputs, parameters]

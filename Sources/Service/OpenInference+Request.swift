@@ -13,29 +13,101 @@ enum InferRequestError: Error, Equatable, CustomStringConvertible {
     }
 }
 
-/// The JSON body of an Open Inference Protocol v2 infer request, decoded and validated.
+/// The body of an Open Inference Protocol v2 infer request, decoded and validated: JSON, or
+/// Triton's binary tensor data extension (a JSON header of `Inference-Header-Content-Length`
+/// bytes, then the raw tensors that inputs announce with `parameters.binary_data_size`).
 ///
 /// Kept free of models, tensors and HTTP types (Foundation only) so that exactly the code
-/// that reads untrusted request JSON can be compiled on its own into the libFuzzer target
+/// that reads untrusted request bodies can be compiled on its own into the libFuzzer target
 /// `fuzz/request-json` (see `scripts/fuzz.sh`). `OpenInference.infer` is the only caller.
-struct InferRequest {
+struct InferRequest: Sendable {
+    /// One input tensor, not yet decoded (see `decodeTensor`): its JSON members, and its raw
+    /// bytes when it came as binary data.
+    struct Input: Equatable, Sendable {
+        var fields: [String: OIPJSON]
+        var binary: Data?
+    }
+
+    /// An output the request asked for; `binary` is its `parameters.binary_data`, if given.
+    struct RequestedOutput: Equatable, Sendable {
+        var name: String
+        var binary: Bool?
+    }
+
     /// The request's `id`, when it is a string.
     var id: String?
-    /// The one input tensor, not yet decoded (see `decodeTensor`).
-    var input: [String: Any]
-    /// Request-level `parameters` (the v1 query option names).
-    var parameters: [String: Any]
+    /// The one input tensor.
+    var input: Input
+    /// Request-level `parameters` (the v1 query option names), less the protocol's own.
+    var parameters: [String: OIPJSON]
+    /// `parameters.binary_data_output`: outputs with no `binary_data` of their own come as
+    /// binary data (tritonclient sets it when a request lists no outputs).
+    var binaryDataOutput = false
+    /// The `outputs` the request listed, in order; nil when it listed none (all outputs).
+    var outputs: [RequestedOutput]?
 
-    /// Parses a body that must be a JSON object with an `inputs` array of exactly one tensor.
-    static func parse(_ body: Data) throws(InferRequestError) -> InferRequest {
-        guard let root = try? JSONSerialization.jsonObject(with: body) as? [String: Any] else {
-            throw .badRequest("body must be a JSON object with an 'inputs' array")
+    /// Request-level parameters of the protocol itself, which are not service options.
+    static let protocolParameters: Set<String> = ["binary_data_output"]
+
+    /// Parses a body whose first `headerLength` bytes are the JSON header (Triton's
+    /// `Inference-Header-Content-Length`) and the rest binary tensor data; nil = all JSON.
+    /// The JSON must be an object with an `inputs` array of exactly one tensor.
+    static func parse(_ body: Data, headerLength: Int? = nil) throws(InferRequestError) -> InferRequest {
+        let jsonLength = headerLength ?? body.count
+        guard jsonLength >= 0, jsonLength <= body.count else {
+            throw .badRequest("Inference-Header-Content-Length \(jsonLength) does not fit a body of \(body.count) bytes")
         }
-        guard let inputs = root["inputs"] as? [[String: Any]], inputs.count == 1 else {
+        let parsed: OIPJSON
+        do { parsed = try OIPJSONReader.parse(body.prefix(jsonLength)) } catch {
+            switch error {
+            case .nonNumericData: throw .badRequest("input 'data' must contain only numbers")
+            case .syntax(let m): throw .badRequest("body must be a JSON object with an 'inputs' array: \(m)")
+            }
+        }
+        guard let root = parsed.object else { throw .badRequest("body must be a JSON object with an 'inputs' array") }
+        guard let inputs = root["inputs"]?.array, inputs.count == 1, let fields = inputs[0].object else {
             throw .badRequest("'inputs' must hold exactly one tensor")
         }
-        return InferRequest(id: root["id"] as? String, input: inputs[0],
-                            parameters: (root["parameters"] as? [String: Any]) ?? [:])
+        var input = Input(fields: fields, binary: nil)
+        let binary = body.suffix(from: body.startIndex + jsonLength)
+        if let size = fields["parameters"]?.object?["binary_data_size"] {
+            guard headerLength != nil else {
+                throw .badRequest("input parameter 'binary_data_size' needs the Inference-Header-Content-Length header")
+            }
+            guard let n = size.int, n >= 0 else { throw .badRequest("input parameter 'binary_data_size' must be a non-negative integer") }
+            guard fields["data"] == nil else { throw .badRequest("an input with 'binary_data_size' must not also have 'data'") }
+            guard n == binary.count else {
+                throw .badRequest("binary data holds \(binary.count) bytes after the JSON header; the input declares binary_data_size \(n)")
+            }
+            input.binary = Data(binary)
+        } else if !binary.isEmpty {
+            throw .badRequest("\(binary.count) bytes follow the JSON header but no input declares 'binary_data_size'")
+        }
+        var parameters: [String: OIPJSON] = [:]
+        var binaryDataOutput = false
+        if let p = root["parameters"] {
+            guard let object = p.object else { throw .badRequest("request 'parameters' must be an object") }
+            parameters = object
+        }
+        if let flag = parameters.removeValue(forKey: "binary_data_output") {
+            guard let b = flag.bool else { throw .badRequest("parameter 'binary_data_output' must be a boolean") }
+            binaryDataOutput = b
+        }
+        return InferRequest(id: root["id"]?.string, input: input, parameters: parameters, binaryDataOutput: binaryDataOutput,
+                            outputs: try requestedOutputs(root["outputs"]))
+    }
+
+    private static func requestedOutputs(_ value: OIPJSON?) throws(InferRequestError) -> [RequestedOutput]? {
+        guard let value, value != .null else { return nil }
+        guard let list = value.array else { throw .badRequest("'outputs' must be an array of {\"name\": …} objects") }
+        var out: [RequestedOutput] = []
+        for item in list {
+            guard let name = item.object?["name"]?.string else { throw .badRequest("each requested output needs a string 'name'") }
+            let flag = item.object?["parameters"]?.object?["binary_data"]
+            if let flag, flag.bool == nil { throw .badRequest("output parameter 'binary_data' must be a boolean") }
+            out.append(RequestedOutput(name: name, binary: flag?.bool))
+        }
+        return out
     }
 
     /// The request parameters as a query string (`name=value&...`), which `RequestOptions`
@@ -43,9 +115,7 @@ struct InferRequest {
     /// a name holding `=`, `&`, `+` or `%` must come back from `HTTPQuery` as the same one
     /// unknown name, not as other parameters (found by fuzz/request-json).
     var query: String {
-        parameters.map { k, v in
-            "\(Self.percentEncoded(k))=\(Self.percentEncoded(String(describing: v)))"
-        }.joined(separator: "&")
+        parameters.map { k, v in "\(Self.percentEncoded(k))=\(Self.percentEncoded(v.queryValue))" }.joined(separator: "&")
     }
 
     private static func percentEncoded(_ s: String) -> String {
@@ -53,26 +123,29 @@ struct InferRequest {
     }
 
     /// A decoded input tensor: `shape` is `[N, H, W, C]`, `storage` NHWC floats in [0, 1].
-    struct DecodedTensor: Equatable {
+    struct DecodedTensor: Equatable, Sendable {
         var shape: [Int]
         var storage: [Float]
     }
 
     /// Reads one input tensor for a model taking `[H, W, C]` images (`inputShape`): FP32 in
     /// [0, 1] (clamped) or UINT8 0…255 (scaled by 1/255), shape `[N, H, W, C]` or, with
-    /// `"parameters": {"layout": "NCHW"}`, `[N, C, H, W]`; data flat row-major or nested.
-    static func decodeTensor(_ input: [String: Any], inputShape: [Int], modelName: String) throws(InferRequestError)
-        -> DecodedTensor
-    {
-        guard let raw = input["shape"] as? [Any], !raw.contains(where: isBoolean),
-              let shape = raw as? [Int], shape.count == 4, shape.allSatisfy({ $0 > 0 }) else {
-            throw .badRequest("input 'shape' must be 4 positive integers, [N, H, W, C] (or [N, C, H, W] with layout NCHW)")
+    /// `"parameters": {"layout": "NCHW"}`, `[N, C, H, W]`; data flat row-major or nested
+    /// JSON numbers, or binary (FP32 little-endian, UINT8 one byte each).
+    static func decodeTensor(_ input: Input, inputShape: [Int], modelName: String) throws(InferRequestError) -> DecodedTensor {
+        let fields = input.fields
+        guard let raw = fields["shape"]?.array, raw.count == 4 else { throw badShape }
+        var shape: [Int] = []
+        for v in raw {
+            guard let d = v.int, d > 0 else { throw badShape }
+            shape.append(d)
         }
-        let datatype = (input["datatype"] as? String)?.uppercased() ?? ""
+        let datatype = fields["datatype"]?.string?.uppercased() ?? ""
         guard datatype == "FP32" || datatype == "UINT8" else {
             throw .badRequest("input 'datatype' must be FP32 or UINT8, got '\(datatype)'")
         }
-        let layout = ((input["parameters"] as? [String: Any])?["layout"] as? String)?.uppercased() ?? "NHWC"
+        let layoutValue = fields["parameters"]?.object?["layout"]
+        let layout = layoutValue?.string?.uppercased() ?? (layoutValue == nil ? "NHWC" : "")
         guard layout == "NHWC" || layout == "NCHW" else { throw .badRequest("layout must be NHWC or NCHW, got '\(layout)'") }
         let (h, w, c) = (inputShape[0], inputShape[1], inputShape[2])
         let expected = layout == "NHWC" ? [shape[0], h, w, c] : [shape[0], c, h, w]
@@ -81,22 +154,7 @@ struct InferRequest {
         }
         guard shape[0] <= 256 else { throw .unprocessable("at most 256 images per inference request") }
         let count = shape.reduce(1, *)
-        var flat: [Float] = []
-        flat.reserveCapacity(count)
-        func collect(_ value: Any) throws(InferRequestError) {
-            if let array = value as? [Any] {
-                for v in array { try collect(v) }
-            } else if !isBoolean(value), let number = value as? NSNumber {
-                flat.append(number.floatValue)
-            } else {
-                throw .badRequest("input 'data' must contain only numbers")
-            }
-        }
-        guard let data = input["data"] else { throw .badRequest("input has no 'data'") }
-        try collect(data)
-        guard flat.count == count else {
-            throw .badRequest("input 'data' has \(flat.count) values; shape \(shape) needs \(count)")
-        }
+        var flat = try values(input, datatype: datatype, count: count, shape: shape)
         if datatype == "UINT8" {
             guard flat.allSatisfy({ $0 >= 0 && $0 <= 255 && $0 == $0.rounded() }) else { throw .badRequest("UINT8 data must be integers 0…255") }
             flat = flat.map { $0 / 255 }
@@ -114,13 +172,27 @@ struct InferRequest {
         return DecodedTensor(shape: [shape[0], h, w, c], storage: flat)
     }
 
-    /// Whether a decoded JSON value is `true` or `false`. Foundation on Linux returns JSON
-    /// booleans as `NSNumber`s (type `__NSCFBoolean`, not `Bool`) that also cast to `Int` and
-    /// `Float`, so `type(of:) == Bool.self` alone let `[true, false]` through as 1 and 0;
-    /// their type encoding, "c", tells them apart (JSON numbers are "q" or "d").
-    static func isBoolean(_ value: Any) -> Bool {
-        if type(of: value) == Bool.self { return true }
-        guard let number = value as? NSNumber else { return false }
-        return number.objCType.pointee == CChar(UInt8(ascii: "c"))
+    private static var badShape: InferRequestError {
+        .badRequest("input 'shape' must be 4 positive integers, [N, H, W, C] (or [N, C, H, W] with layout NCHW)")
+    }
+
+    /// The tensor's `count` values as floats, from JSON `data` or the binary bytes.
+    private static func values(_ input: Input, datatype: String, count: Int, shape: [Int]) throws(InferRequestError) -> [Float] {
+        if let bytes = input.binary {
+            let width = datatype == "FP32" ? 4 : 1
+            guard bytes.count == count * width else {
+                throw .badRequest("input binary data has \(bytes.count) bytes; shape \(shape) of \(datatype) needs \(count * width)")
+            }
+            if width == 1 { return bytes.map(Float.init) }
+            return bytes.withUnsafeBytes { raw in
+                (0..<count).map { Float(bitPattern: UInt32(littleEndian: raw.loadUnaligned(fromByteOffset: $0 * 4, as: UInt32.self))) }
+            }
+        }
+        guard let data = input.fields["data"] else { throw .badRequest("input has no 'data'") }
+        guard case .floats(let flat) = data else { throw .badRequest("input 'data' must contain only numbers") }
+        guard flat.count == count else {
+            throw .badRequest("input 'data' has \(flat.count) values; shape \(shape) needs \(count)")
+        }
+        return flat
     }
 }

@@ -7,34 +7,74 @@ import Purification
 ///
 /// Inputs: one tensor, FP32 in [0, 1] or UINT8 in 0…255, shape `[N, H, W, C]` (NHWC, what
 /// the metadata declares) or `[N, C, H, W]` with `"parameters": {"layout": "NCHW"}`, data
-/// flat row-major or nested. Request-level `parameters` take the v1 query options
-/// (`purifier`, `samples`, `seed`, …). Outputs: `probabilities` `[N, classes]`,
-/// `reconstruction_error` `[N]`, `suspected_adversarial` `[N]` (BOOL).
+/// flat row-major or nested, or Triton's binary tensor data. Request-level `parameters` take
+/// the v1 query options (`purifier`, `samples`, `seed`, …) and `binary_data_output`. Outputs:
+/// `probabilities` `[N, classes]`, `reconstruction_error` `[N]`, `suspected_adversarial` `[N]`
+/// (BOOL), all or the listed ones (`OpenInference+Response.swift`). Every model route also
+/// answers under `/versions/{version}`; errors are `{"error": "…"}` (`OpenInferenceErrors`).
 enum OpenInference {
     static func register(_ r: inout Router, _ ctx: ServiceContext) {
         r.get("/v2") { _ in
-            try Routes.json(ServerMetadata(name: "vaeguard", version: VAEGuardVersion.string, extensions: []))
+            try Routes.json(ServerMetadata(name: "vaeguard", version: VAEGuardVersion.string, extensions: ["binary_tensor_data"]))
         }
         r.get("/v2/health/live") { _ in try .json(["live": true]) }
         r.get("/v2/health/ready") { _ in
             let ready = ctx.registry.isReady && !ctx.isDraining
             return try .json(["ready": ready], status: ready ? .ok : .serviceUnavailable)
         }
-        r.get("/v2/models/:name") { request in
-            let m = try ctx.registry.model(named: request.pathParameters["name"] ?? "")
-            return try Routes.json(metadata(m))
+        // Each model route also under /versions/{version}; a version the model does not have is 404.
+        for prefix in ["/v2/models/:name", "/v2/models/:name/versions/:version"] {
+            r.get(prefix) { request in
+                if let entry = try upstreamEntry(request, ctx) { return try Routes.json(upstreamMetadata(entry)) }
+                return try Routes.json(metadata(try model(request, ctx)))
+            }
+            r.get(prefix + "/ready") { request in
+                if let entry = try upstreamEntry(request, ctx) {
+                    let ready = (try? ctx.registry.model(named: entry.upstream!.purifierModel)) != nil && !ctx.isDraining
+                    return try Routes.json(ModelReady(name: entry.name, ready: ready), status: ready ? .ok : .serviceUnavailable)
+                }
+                let m = try model(request, ctx)
+                let ready = ctx.registry.isReady && !ctx.isDraining
+                // Clients read the status (KServe: 2xx = ready), so a draining server says 503 too.
+                return try Routes.json(ModelReady(name: m.name, ready: ready), status: ready ? .ok : .serviceUnavailable)
+            }
+            r.post(prefix + "/infer") { try await infer($0, ctx) }
         }
-        r.get("/v2/models/:name/ready") { request in
-            let name = request.pathParameters["name"] ?? ""
-            _ = try ctx.registry.model(named: name)
-            return try .json(["name": name, "ready": "true"])
+    }
+
+    /// The configuration entry when the path names a model served by an upstream classifier
+    /// (its only version is "upstream").
+    static func upstreamEntry(_ request: HTTPRequest, _ ctx: ServiceContext) throws(ServiceError) -> ServiceConfiguration.ModelEntry? {
+        let name = request.pathParameters["name"] ?? ""
+        guard let entry = ctx.configuration.models.entries.first(where: { $0.name == name && $0.upstream != nil }) else { return nil }
+        if let version = request.pathParameters["version"], version != "upstream" {
+            throw .notFound("model '\(name)' has no version '\(version)'; available: upstream")
         }
-        r.post("/v2/models/:name/infer") { try await infer($0, ctx) }
+        return entry
+    }
+
+    /// A model behind an upstream classifier: known here, but its inputs and outputs are the
+    /// upstream's (an image in, whatever it answers), so it has no tensors to infer with.
+    static func upstreamMetadata(_ entry: ServiceConfiguration.ModelEntry) -> ModelMetadata {
+        ModelMetadata(name: entry.name, versions: ["upstream"], platform: "vaeguard-upstream", inputs: [], outputs: [],
+                      parameters: ["purifier_model": entry.upstream!.purifierModel, "purifier": entry.upstream!.purifier.rawValue,
+                                   "infer": "POST /v1/classify?model=\(entry.name) with the image"])
+    }
+
+    /// The model the path names (`:name`, and `:version` when given), or 404 / 503.
+    static func model(_ request: HTTPRequest, _ ctx: ServiceContext) throws(ServiceError) -> DefendedModel {
+        let m = try ctx.registry.model(named: request.pathParameters["name"] ?? "")
+        if let version = request.pathParameters["version"], version != m.version {
+            throw .notFound("model '\(m.name)' has no version '\(version)'; available: \(m.version)")
+        }
+        return m
     }
 
     // MARK: - Bodies
 
     struct ServerMetadata: Codable { var name: String; var version: String; var extensions: [String] }
+
+    struct ModelReady: Codable { var name: String; var ready: Bool }
 
     struct TensorMetadata: Codable { var name: String; var datatype: String; var shape: [Int] }
 
@@ -56,58 +96,40 @@ enum OpenInference {
                       parameters: ["layout": "NHWC", "accepted_datatypes": "FP32,UINT8", "labels": m.labels.joined(separator: ",")])
     }
 
-    struct OutputTensor: Encodable {
-        var name: String
-        var datatype: String
-        var shape: [Int]
-        var data: OutputData
-    }
-
-    enum OutputData: Encodable {
-        case floats([Float]), bools([Bool])
-        func encode(to encoder: any Encoder) throws {
-            var c = encoder.singleValueContainer()
-            switch self {
-            case .floats(let v): try c.encode(v)
-            case .bools(let v): try c.encode(v)
-            }
-        }
-    }
-
-    struct InferResponse: Encodable {
-        var modelName: String
-        var modelVersion: String
-        var id: String
-        var outputs: [OutputTensor]
-        var parameters: [String: String]
-    }
-
     // MARK: - Infer
 
     static func infer(_ request: HTTPRequest, _ ctx: ServiceContext) async throws -> HTTPResponse {
-        let model = try ctx.registry.model(named: request.pathParameters["name"] ?? "")
+        if let entry = try upstreamEntry(request, ctx) {
+            // Never the local classifier it may also name: /v1/classify sends it upstream.
+            throw ServiceError.badRequest("model '\(entry.name)' is served by its upstream classifier, which takes images: "
+                + "send them to POST /v1/classify?model=\(entry.name); Open Inference infer serves the built-in classifiers")
+        }
+        let model = try model(request, ctx)
+        var headerLength: Int?
+        if let raw = request.headers["Inference-Header-Content-Length"] {
+            guard let n = Int(raw.trimmingCharacters(in: .whitespaces)), n >= 0 else {
+                throw ServiceError.badRequest("Inference-Header-Content-Length must be a non-negative integer, got '\(raw)'")
+            }
+            headerLength = n
+        }
         let body: InferRequest
-        do { body = try InferRequest.parse(request.bodyData) } catch { throw error.serviceError }
+        do { body = try InferRequest.parse(request.bodyData, headerLength: headerLength) } catch { throw error.serviceError }
+        let selection = try OutputSelection(body)
         let images = try tensor(from: body.input, model: model)
-        // Request parameters use the v1 option names.
-        var options = try RequestOptions(query: HTTPQuery(body.query), configuration: ctx.configuration)
-        options.adapt(to: model)
+        // Request parameters use the v1 option names; the model is the path's.
+        var options = try RequestOptions(query: HTTPQuery(body.query), configuration: ctx.configuration, model: model.name,
+                                         noun: "request parameter")
+        options.adapt(to: model, configuration: ctx.configuration)
         let results = try await ctx.scheduler.classify(model: model, images: images, options: options.defense)
-        let n = results.count
-        let outputs = [
-            OutputTensor(name: "probabilities", datatype: "FP32", shape: [n, model.labels.count],
-                         data: .floats(results.flatMap(\.probabilities))),
-            OutputTensor(name: "reconstruction_error", datatype: "FP32", shape: [n], data: .floats(results.map(\.reconstructionError))),
-            OutputTensor(name: "suspected_adversarial", datatype: "BOOL", shape: [n], data: .bools(results.map(\.suspectedAdversarial))),
-        ]
-        let id = body.id ?? request.requestID
-        return try Routes.json(InferResponse(modelName: model.name, modelVersion: model.version, id: id, outputs: outputs,
-                                             parameters: ["purifier": options.defense.purifier.rawValue]))
+        for r in results { ctx.metrics.scored(model: model.name, error: r.reconstructionError, suspected: r.suspectedAdversarial) }
+        ctx.metrics.purified(model: model.name, purifier: options.defense.purifier.rawValue, count: results.count)
+        return try selection.response(results: results, model: model, id: body.id ?? request.requestID,
+                                      parameters: ["purifier": options.defense.purifier.rawValue])
     }
 
     /// Reads one OIP input tensor into `[N, H, W, C]` floats in [0, 1] (the decoding and
     /// validation live in `InferRequest.decodeTensor`, which is fuzzed on its own).
-    static func tensor(from input: [String: Any], model: DefendedModel) throws(ServiceError) -> Tensor {
+    static func tensor(from input: InferRequest.Input, model: DefendedModel) throws(ServiceError) -> Tensor {
         do {
             let t = try InferRequest.decodeTensor(input, inputShape: model.inputShape, modelName: model.name)
             return Tensor(shape: t.shape, storage: t.storage)

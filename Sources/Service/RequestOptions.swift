@@ -15,9 +15,13 @@ struct RequestOptions {
     static let known: Set<String> = ["model", "purifier", "samples", "ensemble", "sampling", "quality", "stride", "seed", "top_k",
                                      "attack", "eps", "steps"]
 
-    init(query: HTTPQuery, configuration: ServiceConfiguration, extraKeys: Set<String> = []) throws(ServiceError) {
+    /// `model` names the model when the route's path does (`/v2/models/{name}/infer`);
+    /// `noun` is what the message calls an unknown key ("query parameter", or "parameter"
+    /// for the v2 body's `parameters`).
+    init(query: HTTPQuery, configuration: ServiceConfiguration, extraKeys: Set<String> = [], model pathModel: String? = nil,
+         noun: String = "query parameter") throws(ServiceError) {
         for item in query where !Self.known.contains(item.name) && !extraKeys.contains(item.name) {
-            throw .badRequest("unknown query parameter '\(item.name)'; known: \(Self.known.subtracting(["attack", "eps", "steps"]).sorted().joined(separator: ", "))")
+            throw .badRequest("unknown \(noun) '\(item.name)'; known: \(Self.known.subtracting(["attack", "eps", "steps"]).sorted().joined(separator: ", "))")
         }
         func int(_ name: String, _ range: ClosedRange<Int>) throws(ServiceError) -> Int? {
             guard let raw = query[name] else { return nil }
@@ -26,13 +30,10 @@ struct RequestOptions {
             }
             return v
         }
-        model = query["model"] ?? configuration.models.defaultModel
+        model = pathModel ?? query["model"] ?? configuration.models.defaultModel
         purifierGiven = query["purifier"] != nil
-        let name = model
-        let entryDefault = configuration.models.entries.first { $0.name == name }?.defaultPurifier
-        var d = DefenseOptions(purifier: entryDefault ?? configuration.purification.defaultPurifier,
-                               jpegQuality: configuration.purification.jpegQuality,
-                               patchStride: configuration.purification.patchStride)
+        let settings = EffectiveModelSettings(model: model, configuration: configuration)
+        var d = DefenseOptions(purifier: settings.defaultPurifier, jpegQuality: settings.jpegQuality, patchStride: settings.patchStride)
         if let raw = query["purifier"] {
             guard let p = PurifierKind(rawValue: raw) else {
                 throw .badRequest("purifier must be one of \(PurifierKind.allCases.map(\.rawValue).joined(separator: ", ")), got '\(raw)'")
@@ -69,10 +70,10 @@ struct RequestOptions {
         topK = try int("top_k", 1...1000) ?? 5
     }
 
-    /// When the request named no purifier and `model` lacks the configured default (its VAE
-    /// file is not shipped), falls back to the first of vae, patch-vae, jpeg it has.
-    mutating func adapt(to model: DefendedModel) {
-        guard !purifierGiven, !model.availablePurifiers.contains(defense.purifier) else { return }
-        defense.purifier = [PurifierKind.vae, .patchVAE, .jpeg].first { model.availablePurifiers.contains($0) } ?? .none
+    /// When the request named no purifier, takes `model`'s effective default, which falls
+    /// back to a purifier the model has when the configured one's VAE file is not shipped.
+    mutating func adapt(to model: DefendedModel, configuration: ServiceConfiguration) {
+        guard !purifierGiven else { return }
+        defense.purifier = EffectiveModelSettings(model, configuration: configuration).defaultPurifier
     }
 }

@@ -61,8 +61,19 @@ struct ModelListing: Codable, Sendable {
         var vae: String?
         var patchVae: String?
     }
+    /// A model served by forwarding purified images to its upstream classifier.
+    struct UpstreamEntry: Codable, Sendable {
+        var name: String
+        var purifierModel: String
+        /// The purifier model's purifiers; empty while it is not loaded.
+        var purifiers: [String]
+        var defaultPurifier: String
+        var threshold: Float?
+        var contentType: String
+    }
     var defaultModel: String
     var models: [Entry]
+    var upstreamModels: [UpstreamEntry]
 }
 
 extension JSONEncoder {

@@ -14,7 +14,7 @@ extension Routes {
             return try await proxy(request, ctx, entry: entry)
         }
         let model = try ctx.registry.model(named: options.model)
-        options.adapt(to: model)
+        options.adapt(to: model, configuration: ctx.configuration)
         let uploads = try ImageInput.uploads(request, maxImages: ctx.configuration.purification.maxBatchImages)
         let maxPixels = ctx.configuration.purification.maxImagePixels
         var inputs: [Tensor] = []
@@ -57,11 +57,16 @@ extension Routes {
     /// Images of the model's input size use the whole-image VAE by default; any other size
     /// uses the patch VAE, so any size is purified at full resolution.
     static func purify(_ request: HTTPRequest, _ ctx: ServiceContext) async throws -> HTTPResponse {
-        let options = try RequestOptions(query: request.query, configuration: ctx.configuration)
-        let model = try ctx.registry.model(named: options.model)
+        var options = try RequestOptions(query: request.query, configuration: ctx.configuration)
+        // A model served by an upstream purifies as its proxy does: with its purifier model.
+        let upstream = ctx.configuration.models.entries.first { $0.name == options.model }?.upstream
+        let model = try ctx.registry.model(named: upstream?.purifierModel ?? options.model)
+        if let upstream, !options.purifierGiven { options.defense.purifier = upstream.purifier }
+        if upstream == nil { options.adapt(to: model, configuration: ctx.configuration) }
         let uploads = try ImageInput.uploads(request, maxImages: 1)
         let image = try ImageInput.decode(uploads[0].bytes, maxPixels: ctx.configuration.purification.maxImagePixels)
-        let (purified, score, used) = try await purifyAnySize(image, model: model, options: options, ctx: ctx)
+        let (purified, score, used) = try await purifyAnySize(image, model: model, options: options, ctx: ctx,
+                                                             defaultForOtherSizes: upstream?.purifier ?? .patchVAE)
         let wantsJPEG = request.headers["Accept"]?.lowercased().contains("image/jpeg") == true
         var headers = HTTPHeaders()
         headers["Content-Type"] = wantsJPEG ? "image/jpeg" : "image/png"

@@ -24,21 +24,31 @@ extension Routes {
             throw ServiceError.internalError("encoding for upstream failed: \(error)")
         }
         // Client-facing messages leave out the upstream's address (an internal URL); the log has it.
+        let clock = ContinuousClock()
+        let sent = clock.now
         let reply: UpstreamClient.Reply
         do { reply = try await ctx.upstream.send(encoded, imageType: type, to: upstream, requestID: request.requestID) } catch {
+            let timedOut = if case ServiceError.upstreamTimedOut = error { true } else { false }
+            ctx.metrics.upstream(outcome: timedOut ? "timeout" : "unreachable", duration: clock.now - sent)
+            ctx.metrics.rejected(reason: "upstream_error")
             ctx.logger.warning("upstream failed", metadata: ["url": "\(upstream.url)", "error": "\(error)",
                                                              "request_id": "\(request.requestID)"])
             throw error
         }
+        ctx.metrics.upstream(outcome: reply.status >= 500 ? "http_5xx" : "ok", duration: clock.now - sent)
         if reply.status >= 500 {
             ctx.metrics.rejected(reason: "upstream_error")
             ctx.logger.warning("upstream failed", metadata: ["url": "\(upstream.url)", "status": "\(reply.status)",
                                                              "request_id": "\(request.requestID)"])
-            throw ServiceError.upstreamFailed("the upstream answered \(reply.status)")
+            var headers = HTTPHeaders()
+            headers["X-VAEGuard-Upstream-Status"] = String(reply.status)
+            if let retry = reply.retryAfter { headers["Retry-After"] = retry }
+            throw HTTPError(.badGateway, ServiceError.upstreamFailed("the upstream answered \(reply.status)").description, headers: headers)
         }
         var headers = HTTPHeaders()
         headers["Content-Type"] = reply.contentType ?? "application/octet-stream"
         headers["X-VAEGuard-Upstream-Status"] = String(reply.status)
+        if let retry = reply.retryAfter { headers["Retry-After"] = retry }
         addDefenseHeaders(&headers, purifier: purifier, score: score, model: purifierModel)
         return HTTPResponse(status: HTTPStatus(code: reply.status), headers: headers, body: reply.body)
     }

@@ -41,14 +41,28 @@ enum Routes {
 
     static func models(_ ctx: ServiceContext) throws -> HTTPResponse {
         let cfg = ctx.configuration
-        let entries = ctx.registry.models.map { m in
+        // Models with an upstream are served through it (/v1/classify proxies them), so they
+        // are listed apart, never as the local classifier they may also name.
+        let proxied = cfg.models.entries.filter { $0.upstream != nil }
+        let entries = ctx.registry.models.filter { m in !proxied.contains { $0.name == m.name } }.map { m in
             let entry = cfg.models.entries.first { $0.name == m.name }
+            let settings = EffectiveModelSettings(m, configuration: cfg)
             return ModelListing.Entry(name: m.name, version: m.version, labels: m.labels, inputShape: m.inputShape, layout: "NHWC",
                                       purifiers: m.availablePurifiers.map(\.rawValue),
-                                      defaultPurifier: cfg.purification.defaultPurifier.rawValue, threshold: m.threshold,
+                                      defaultPurifier: settings.defaultPurifier.rawValue,
+                                      threshold: m.threshold(for: settings.defaultPurifier),
                                       vae: entry?.vae, patchVae: entry?.patchVAE)
         }
-        return try json(ModelListing(defaultModel: cfg.models.defaultModel, models: entries))
+        let upstreams = proxied.map { entry in
+            let upstream = entry.upstream!
+            let purifierModel = ctx.registry.models.first { $0.name == upstream.purifierModel }
+            return ModelListing.UpstreamEntry(name: entry.name, purifierModel: upstream.purifierModel,
+                                              purifiers: purifierModel?.availablePurifiers.map(\.rawValue) ?? [],
+                                              defaultPurifier: upstream.purifier.rawValue,
+                                              threshold: purifierModel?.threshold(for: upstream.purifier),
+                                              contentType: upstream.contentType)
+        }
+        return try json(ModelListing(defaultModel: cfg.models.defaultModel, models: entries, upstreamModels: upstreams))
     }
 
     static func json<T: Encodable>(_ value: T, status: HTTPStatus = .ok) throws -> HTTPResponse {

@@ -22,9 +22,10 @@ extension ServiceConfiguration {
 // MARK: - Environment variable names
 
 extension ServiceConfiguration {
-    /// The `VAEGUARD_*` variables `applyEnvironment` reads.
-    static let environmentVariables = ["VAEGUARD_HOST", "VAEGUARD_PORT", "VAEGUARD_MODELS", "VAEGUARD_DEFAULT_MODEL",
-                                       "VAEGUARD_API_KEYS", "VAEGUARD_LOG_LEVEL", "VAEGUARD_LOG_FORMAT", "VAEGUARD_UPSTREAM_URL"]
+    /// Every `VAEGUARD_*` name `applyEnvironment` reads: one per key, the short aliases, the file.
+    static var environmentNames: [String] {
+        environmentVariables.map(\.name) + shortNames.keys.sorted() + [configFileVariable]
+    }
 
     /// Refuses a `VAEGUARD_*` variable within two edits of one the service reads
     /// (`VAEGUARD_API_KEY` for `VAEGUARD_API_KEYS`): like a config-file typo, it would
@@ -32,9 +33,10 @@ extension ServiceConfiguration {
     /// `VAEGUARD_*` names (scripts', benchmarks', `VAEGUARD_DATASETS`) are not the service's
     /// business and pass.
     static func checkEnvironmentNames(_ env: [String: String]) throws(ServiceError) {
-        let known = Set(environmentVariables)
+        let names = environmentNames
+        let known = Set(names)
         for name in env.keys.sorted() where name.hasPrefix("VAEGUARD_") && !known.contains(name) {
-            if let near = environmentVariables.first(where: { KnownKeysDecoder.UnknownKey.distance($0, name) <= 2 }) {
+            if let near = names.first(where: { KnownKeysDecoder.UnknownKey.distance($0, name) <= 2 }) {
                 throw .configuration("environment variable \(name) is not read by VAEGuard; did you mean \(near)?")
             }
         }

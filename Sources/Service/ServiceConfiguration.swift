@@ -162,8 +162,7 @@ public struct ServiceConfiguration: Sendable, Codable, Equatable {
 // MARK: - Decoding with defaults
 
 extension ServiceConfiguration {
-    /// Reads a configuration file; keys missing from the file keep their defaults, and a key
-    /// no configuration type knows, at any depth, is an error naming the nearest valid key.
+    /// Reads a configuration file; keys missing from the file keep their defaults.
     public static func load(path: String) throws(ServiceError) -> ServiceConfiguration {
         let data: Data
         do { data = try Data(contentsOf: URL(fileURLWithPath: path)) } catch {
@@ -180,16 +179,12 @@ extension ServiceConfiguration {
             guard let file = try JSONSerialization.jsonObject(with: data) as? [String: Any] else {
                 throw ServiceError.configuration("\(source): the top level must be a JSON object")
             }
-            // Unknown keys at any depth are refused: the valid ones are those the Codable
-            // types ask for while decoding (`KnownKeysDecoder`), so a typo such as
-            // `auth.apiKey` cannot silently leave a feature at its default (issue #16).
-            let merged = merge(defaults, file)
-            let (config, unknown) = try KnownKeysDecoder.decode(ServiceConfiguration.self,
-                                                                from: JSONSerialization.data(withJSONObject: merged))
-            if !unknown.isEmpty {
-                throw ServiceError.configuration("\(source): " + unknown.map(\.description).joined(separator: "; "))
+            let known = Set(defaults.keys).union(["upstream"])
+            if let unknown = file.keys.first(where: { !known.contains($0) && !$0.hasPrefix("_") }) {
+                throw ServiceError.configuration("\(source): unknown key '\(unknown)'")
             }
-            return config
+            let merged = merge(defaults, file)
+            return try JSONDecoder().decode(ServiceConfiguration.self, from: JSONSerialization.data(withJSONObject: merged))
         } catch let e as ServiceError {
             throw e
         } catch let DecodingError.typeMismatch(_, context), let DecodingError.valueNotFound(_, context) {
@@ -215,38 +210,9 @@ extension ServiceConfiguration {
     }
 }
 
-// MARK: - Environment and validation
+// MARK: - Validation (the environment: ServiceConfiguration+Environment.swift)
 
 extension ServiceConfiguration {
-    /// Applies `VAEGUARD_*` environment variables (documented in config/README.md).
-    public mutating func applyEnvironment(_ env: [String: String] = ProcessInfo.processInfo.environment) throws(ServiceError) {
-        try Self.checkEnvironmentNames(env)
-        func value(_ key: String) -> String? { env[key].flatMap { $0.isEmpty ? nil : $0 } }
-        if let v = value("VAEGUARD_HOST") { server.host = v }
-        if let v = value("VAEGUARD_PORT") {
-            guard let p = Int(v) else { throw .configuration("VAEGUARD_PORT='\(v)' is not a number") }
-            server.port = p
-        }
-        if let v = value("VAEGUARD_MODELS") { models.directory = v }
-        if let v = value("VAEGUARD_DEFAULT_MODEL") { models.defaultModel = v }
-        if let v = value("VAEGUARD_API_KEYS") {
-            // Comma-separated; blanks around and between keys are dropped. Set but listing no
-            // key is a mistake, not a request to turn authentication off.
-            let keys = v.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
-            guard !keys.isEmpty else {
-                throw .configuration("VAEGUARD_API_KEYS is set but lists no key; unset it to run without authentication")
-            }
-            auth.apiKeys = keys
-        }
-        if let v = value("VAEGUARD_LOG_LEVEL") { logging.level = v }
-        if let v = value("VAEGUARD_LOG_FORMAT") { logging.format = v }
-        if let v = value("VAEGUARD_UPSTREAM_URL") {
-            var u = upstream ?? Upstream(url: v)
-            u.url = v
-            upstream = u
-        }
-    }
-
     /// Checks every value; the message names the key.
     public func validate() throws(ServiceError) {
         func check(_ ok: Bool, _ message: String) throws(ServiceError) { if !ok { throw .configuration(message) } }
@@ -280,15 +246,6 @@ extension ServiceConfiguration {
         try check(batching.queueCapacity > 0, "batching.queueCapacity must be positive")
         try check(batching.requestTimeoutSeconds > 0, "batching.requestTimeoutSeconds must be positive")
         try check((batching.workers ?? 1) > 0, "batching.workers must be positive")
-        for (i, key) in auth.apiKeys.enumerated() {
-            // Never echo the key itself: the message goes to logs.
-            try check(!key.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty,
-                      "auth.apiKeys[\(i)] is empty or blank: it would let a request with an empty key in; remove it")
-            try check(key == key.trimmingCharacters(in: .whitespacesAndNewlines),
-                      "auth.apiKeys[\(i)] has leading or trailing whitespace, which no client can send in a header")
-            try check(!key.unicodeScalars.contains { $0.properties.generalCategory == .control },
-                      "auth.apiKeys[\(i)] contains a control character")
-        }
         try check(auth.rateLimitPerSecond >= 0, "auth.rateLimitPerSecond must be ≥ 0")
         try check(["trace", "debug", "info", "notice", "warning", "error", "critical"].contains(logging.level),
                   "logging.level '\(logging.level)' is not a swift-log level")

@@ -8,6 +8,8 @@ final class UpstreamClient: Sendable {
     struct Reply: Sendable {
         var status: Int
         var contentType: String?
+        /// The upstream's `Retry-After` (a 429 or 503), relayed to the client.
+        var retryAfter: String?
         var body: [UInt8]
     }
 
@@ -27,6 +29,8 @@ final class UpstreamClient: Sendable {
         var request = URLRequest(url: url, timeoutInterval: upstream.timeoutSeconds)
         request.httpMethod = upstream.method
         request.setValue(requestID, forHTTPHeaderField: "X-Request-Id")
+        // Else URLSession sends "<process> (unknown version) …".
+        request.setValue("vaeguard/\(VAEGuardVersion.string)", forHTTPHeaderField: "User-Agent")
         if upstream.contentType == "multipart/form-data" {
             let boundary = "vaeguard-\(UUID().uuidString)"
             request.setValue("multipart/form-data; boundary=\(boundary)", forHTTPHeaderField: "Content-Type")
@@ -48,7 +52,8 @@ final class UpstreamClient: Sendable {
                 group.addTask {
                     let (data, response) = try await session.data(for: finalRequest)
                     guard let http = response as? HTTPURLResponse else { throw ServiceError.upstreamFailed("not an HTTP response") }
-                    return Reply(status: http.statusCode, contentType: http.value(forHTTPHeaderField: "Content-Type"), body: Array(data))
+                    return Reply(status: http.statusCode, contentType: http.value(forHTTPHeaderField: "Content-Type"),
+                                 retryAfter: http.value(forHTTPHeaderField: "Retry-After"), body: Array(data))
                 }
                 group.addTask {
                     try await Task.sleep(for: .milliseconds(Int(upstream.timeoutSeconds * 1000)))

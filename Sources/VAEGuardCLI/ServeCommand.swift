@@ -10,7 +10,7 @@ struct ServeCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "serve",
         abstract: "Serve the purify-then-classify API (v1, Open Inference Protocol v2, health, metrics).",
-        discussion: "Configuration: --config FILE (default config/vaeguard.json when present), then VAEGUARD_* environment variables, then these flags.")
+        discussion: "Configuration: --config FILE (else $VAEGUARD_CONFIG, else config/vaeguard.json when present), then VAEGUARD_* environment variables (every key, see config/README.md), then these flags.")
 
     @Option(help: "Configuration file (JSON; keys in config/README.md).")
     var config: String?
@@ -57,11 +57,12 @@ struct ServeCommand: AsyncParsableCommand {
 }
 
 extension ServiceConfiguration {
-    /// The file given, else `config/vaeguard.json` when it exists, else defaults; then the
-    /// environment.
-    static func resolve(file: String?) throws -> ServiceConfiguration {
+    /// The file given, else `$VAEGUARD_CONFIG`, else `config/vaeguard.json` when it exists,
+    /// else defaults; then the environment.
+    static func resolve(file given: String?) throws -> ServiceConfiguration {
         var cfg = ServiceConfiguration()
-        if let file {
+        let fromEnvironment = ProcessInfo.processInfo.environment[ServiceConfiguration.configFileVariable].flatMap { $0.isEmpty ? nil : $0 }
+        if let file = given ?? fromEnvironment {
             cfg = try ServiceConfiguration.load(path: file)
         } else if FileManager.default.fileExists(atPath: "config/vaeguard.json") {
             cfg = try ServiceConfiguration.load(path: "config/vaeguard.json")

@@ -37,8 +37,14 @@ struct TrainCommand: ParsableCommand {
     @Argument(help: "What to train: classifier, vae, patch-vae or guided-vae.")
     var what: What
 
-    @Option(help: "mnist or cifar10.")
-    var dataset: String
+    @Option(help: "mnist or cifar10 (or --images).")
+    var dataset: String?
+
+    @Option(help: "Train on your own images instead: a folder of PNG/JPEG files (recursive); for classifier, one subfolder per class.")
+    var images: String?
+    @Option(help: "--images: 1 (gray) or 3 (RGB) channels (default 3).") var channels: Int?
+    @Option(help: "--images with patch-vae: images are resized to this square size first (default 64).") var imageSize: Int?
+    @Option(help: "--images: fraction of the images held out for the test metric.") var heldOut: Double = 0.1
 
     @Option(help: "Datasets root (default: $VAEGUARD_DATASETS, else ../shared/datasets).")
     var datasets: String?
@@ -99,7 +105,10 @@ struct TrainCommand: ParsableCommand {
     @Option(help: "Engine threads (default: all cores).") var threads: Int?
 
     func run() throws {
-        guard let kind = DatasetKind(rawValue: dataset) else { throw ValidationError("unknown dataset '\(dataset)' (mnist, cifar10)") }
+        // With --images the dataset is unused (runOnImages returns before it is loaded).
+        guard let kind = DatasetKind(rawValue: dataset ?? (images != nil ? "mnist" : "")) else {
+            throw ValidationError("--dataset mnist or cifar10, or --images DIR (got '\(dataset ?? "")')")
+        }
         if let threads { ComputeSettings.parallelism = threads }
         BLASRuntime.setThreadCount(1)
         var o = TrainingOptions()
@@ -161,6 +170,7 @@ struct TrainCommand: ParsableCommand {
             o.klReduction = r
         }
 
+        if let images { return try runOnImages(URL(fileURLWithPath: images), options: o) }
         let root = try DatasetKind.locateRoot(explicit: datasets)
         let train = try kind.load(root: root, split: .train)
         let test = try kind.load(root: root, split: .test)

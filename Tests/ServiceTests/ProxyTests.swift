@@ -65,7 +65,49 @@ struct ProxyTests {
             #expect(r.header("X-VAEGuard-Purifier") == "patch-vae")
             #expect(r.header("X-VAEGuard-Reconstruction-Error") != nil)
             #expect(r.header("X-VAEGuard-Upstream-Status") == "200")
+            #expect(r.json["user_agent"] as? String == "vaeguard/\(VAEGuardVersion.string)")
         }
+    }
+
+    /// A 502 still says what the upstream answered, and the upstream's Retry-After reaches
+    /// the client on a relayed 429 and on a 502 alike.
+    @Test func upstreamStatusAndRetryAfter_areRelayed() async throws {
+        let up = try await Upstream.start()
+        try await TestService.with(config(upstream: up.url("/fail"))) { s in
+            let r = try await s.request("POST", "/v1/proxy", body: try TestService.png(channels: 3))
+            #expect(r.status == 502)
+            #expect(r.header("X-VAEGuard-Upstream-Status") == "500")
+            #expect(r.header("Retry-After") == "3")
+        }
+        try await TestService.with(config(upstream: up.url("/busy"))) { s in
+            let r = try await s.request("POST", "/v1/proxy", body: try TestService.png(channels: 3))
+            #expect(r.status == 429)
+            #expect(r.header("X-VAEGuard-Upstream-Status") == "429")
+            #expect(r.header("Retry-After") == "7")
+        }
+    }
+
+    /// Timeouts and refused connections count as upstream errors, and every call lands in
+    /// the upstream latency histogram under its outcome.
+    @Test func upstreamFailures_areCountedByOutcome() async throws {
+        let up = try await Upstream.start()
+        func value(_ text: String, _ series: String) -> Double {
+            text.split(separator: "\n").first { $0.hasPrefix(series + " ") }.flatMap { Double($0.split(separator: " ").last ?? "") } ?? -1
+        }
+        /// One failing proxy call moves upstream_error and the outcome's histogram count by one.
+        func expectCounted(_ cfg: ServiceConfiguration, outcome: String) async throws {
+            try await TestService.with(cfg) { s in
+                let before = String(decoding: try await s.request("GET", "/metrics").body, as: UTF8.self)
+                _ = try await s.request("POST", "/v1/proxy", body: try TestService.png(channels: 3))
+                let after = String(decoding: try await s.request("GET", "/metrics").body, as: UTF8.self)
+                for series in [#"vaeguard_rejected_requests_total{reason="upstream_error"}"#,
+                               #"vaeguard_upstream_request_duration_seconds_count{outcome="\#(outcome)"}"#] {
+                    #expect(value(after, series) == value(before, series) + 1, "\(series)")
+                }
+            }
+        }
+        try await expectCounted(config(upstream: "http://127.0.0.1:1/none"), outcome: "unreachable")
+        try await expectCounted(config(upstream: up.url("/slow"), timeout: 0.3), outcome: "timeout")
     }
 
     @Test func proxy_multipartUpstream() async throws {
@@ -93,6 +135,35 @@ struct ProxyTests {
         }
         try await TestService.with(config(upstream: "http://127.0.0.1:1/none")) { s in
             expect(try await s.request("POST", "/v1/proxy", body: try TestService.png(channels: 3)), 502)
+        }
+    }
+
+    /// A model entry with only a name and an upstream is one model on every route: listed by
+    /// /v1/models, known to /v2 (whose infer explains where to send images instead of using a
+    /// local classifier), purified by /v1/purify with its upstream's purifier, proxied by classify.
+    @Test func upstreamOnlyEntry_isConsistentAcrossRoutes() async throws {
+        let up = try await Upstream.start()
+        var cfg = TestService.configuration()
+        var u = ServiceConfiguration.Upstream(url: up.url("/classify"))
+        u.purifierModel = "toyrgb"
+        u.purifier = .jpeg
+        cfg.models.entries.append(.init(name: "remote", upstream: u))
+        try await TestService.with(cfg) { s in
+            let listing = try await s.request("GET", "/v1/models").json
+            let upstreams = try #require(listing["upstream_models"] as? [[String: Any]])
+            #expect(upstreams.map { $0["name"] as? String } == ["remote"])
+            #expect(upstreams[0]["default_purifier"] as? String == "jpeg")
+            #expect((listing["models"] as? [[String: Any]])?.contains { $0["name"] as? String == "remote" } == false)
+            let meta = try await s.request("GET", "/v2/models/remote")
+            #expect(meta.status == 200 && meta.json["platform"] as? String == "vaeguard-upstream")
+            #expect(String(decoding: try await s.request("GET", "/v2/models/remote/ready").body, as: UTF8.self).contains(#""ready":true"#))
+            let infer = try await s.request("POST", "/v2/models/remote/infer", body: Data(#"{"inputs": []}"#.utf8))
+            #expect(infer.status == 400)
+            #expect((infer.json["error"] as? String)?.contains("/v1/classify?model=remote") == true)
+            let purified = try await s.request("POST", "/v1/purify?model=remote", body: try TestService.png(channels: 3))
+            #expect(purified.status == 200 && purified.header("X-VAEGuard-Purifier") == "jpeg")
+            let classified = try await s.request("POST", "/v1/classify?model=remote", body: try TestService.png(channels: 3))
+            #expect(classified.json["label"] as? String == "cat")
         }
     }
 
