@@ -89,6 +89,9 @@ public struct HTTPRequestParser: Sendable {
     /// Bytes received but not yet consumed by a complete request.
     public var bufferedByteCount: Int { buffer.count - index }
 
+    /// Bytes of request data held: unparsed input plus the decoded part of a chunked body.
+    public var heldByteCount: Int { bufferedByteCount + chunkedBody.count }
+
     public var phase: Phase {
         switch state {
         case .head: bufferedByteCount == 0 ? .idle : .head

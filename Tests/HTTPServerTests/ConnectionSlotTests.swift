@@ -1,0 +1,112 @@
+import Foundation
+import Testing
+@testable import HTTPServer
+import TestSupport
+
+/// Issue 16, defect 5: connections that send nothing must not hold slots for the idle
+/// timeout, and probes must stay answerable while the connection table is full.
+@Suite("Loopback: connection slots")
+struct ConnectionSlotTests {
+
+    /// Seconds since `start`.
+    static func seconds(since start: ContinuousClock.Instant) -> Double {
+        let d = ContinuousClock.now - start
+        return Double(d.components.seconds) + Double(d.components.attoseconds) / 1e18
+    }
+
+    @Test func silentConnection_isClosedAfterTheHeaderTimeout_notTheIdleTimeout() async throws {
+        let config = TestEnv.config {
+            $0.headerTimeout = .milliseconds(200)
+            $0.idleTimeout = .seconds(60)
+        }
+        try await withServer(config, router: standardRouter()) { server in
+            let start = ContinuousClock.now
+            // The client gives up after 15 s; the old code closed only after the 60 s idle timeout.
+            let client = try RawClient(port: server.port, timeout: 15)
+            #expect(await client.waitForClose())
+            #expect(Self.seconds(since: start) < 10)
+            try await waitUntil { server.connectionCount == 0 }
+        }
+    }
+
+    @Test func firstRequestHeaderTimeout_runsFromAccept() async throws {
+        let config = TestEnv.config {
+            $0.headerTimeout = .seconds(4)
+            $0.idleTimeout = .seconds(60)
+        }
+        try await withServer(config, router: standardRouter()) { server in
+            let client = try RawClient(port: server.port, timeout: 15)
+            try await Task.sleep(for: .seconds(3))
+            // A byte a second before the deadline must not restart the 4 s clock (the old
+            // code answered 408 only 4 s after this byte).
+            try client.send("G")
+            let sent = ContinuousClock.now
+            let response = try await client.readResponse()
+            #expect(response.status == 408)
+            #expect(Self.seconds(since: sent) < 3)
+        }
+    }
+
+    @Test func stalledTLSHandshake_isClosedAfterTheHandshakeTimeout() async throws {
+        let (dir, tls) = try await offPool { try TLSTests.makeCertificate() }
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let config = TestEnv.config {
+            $0.tls = tls
+            $0.tlsHandshakeTimeout = .milliseconds(200)
+            $0.headerTimeout = .seconds(60)
+            $0.idleTimeout = .seconds(60)
+        }
+        try await withServer(config, router: standardRouter()) { server in
+            let client = try RawClient(port: server.port, timeout: 15)
+            // The first 5 bytes of a TLS record header announcing a ClientHello, then nothing.
+            try client.send([0x16, 0x03, 0x01, 0x00, 0xC8, 0x01, 0x00])
+            let start = ContinuousClock.now
+            #expect(await client.waitForClose())
+            #expect(Self.seconds(since: start) < 10)
+        }
+    }
+
+    @Test func fullConnectionTable_stillAnswersProbes_andRefusesOtherRequests() async throws {
+        let config = TestEnv.config {
+            $0.maxConnections = 2
+            $0.reservedProbeConnections = 2
+            $0.probePaths = ["/hello"]
+            $0.retryAfterSeconds = 3
+        }
+        try await withServer(config, router: standardRouter()) { server in
+            // Two clients that send nothing take every normal slot.
+            let idle = try [RawClient(port: server.port), RawClient(port: server.port)]
+            try await waitUntil { server.connectionCount == 2 }
+            let probe = try RawClient(port: server.port)
+            try probe.send("GET /hello HTTP/1.1\r\nHost: x\r\n\r\n")
+            let answered = try await probe.readResponse()
+            #expect(answered.status == 200)
+            #expect(answered.bodyString == "hello")
+            #expect(await probe.waitForClose())
+
+            let other = try RawClient(port: server.port)
+            try other.send("POST /echo HTTP/1.1\r\nHost: x\r\nContent-Length: 2\r\n\r\nhi")
+            let refused = try await other.readResponse()
+            #expect(refused.status == 503)
+            #expect(refused.header("Retry-After") == "3")
+            withExtendedLifetime(idle) {}
+        }
+    }
+
+    @Test func overTheLimitOnTheTLSPort_isAnswered503() async throws {
+        let (dir, tls) = try await offPool { try TLSTests.makeCertificate() }
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let config = TestEnv.config {
+            $0.tls = tls
+            $0.maxConnections = 1
+            $0.reservedProbeConnections = 0
+        }
+        try await withServer(config, router: standardRouter()) { server in
+            let holder = try RawClient(port: server.port)
+            try await waitUntil { server.connectionCount == 1 }
+            let result = try await curl(["-k", "-o", "/dev/null", "-w", "%{http_code}", "https://127.0.0.1:\(server.port)/hello"])
+            #expect(result.stdout == "503", "\(result.stderr)")
+            withExtendedLifetime(holder) {}
+        }
+    }
+}
