@@ -42,6 +42,7 @@ extension HTTPServer {
         beginDraining()
         lock.lock()
         guard state == .running else { lock.unlock(); return }
+        listener?.stopListening()
         acceptSource?.cancel()
         acceptSource = nil
         listener = nil

@@ -86,13 +86,24 @@ enum OpenInference {
 
     static func infer(_ request: HTTPRequest, _ ctx: ServiceContext) async throws -> HTTPResponse {
         let model = try ctx.registry.model(named: request.pathParameters["name"] ?? "")
-        let body: InferRequest
-        do { body = try InferRequest.parse(request.bodyData) } catch { throw error.serviceError }
-        let images = try tensor(from: body.input, model: model)
+        // JSON numbers take at least 2 bytes each, so the decoded tensor (and its layout
+        // copy) is at most 4 bytes per body byte: reserved before parsing.
+        let lease = try ctx.reservePixels(4 * request.body.count)
+        // Parsing and tensor decoding run on the CPU pool, off the cooperative pool.
+        let (bodyID, images, query) = try await ctx.cpu.run { () throws -> (String?, Tensor, String) in
+            let body: InferRequest
+            do throws(InferRequestError) { body = try InferRequest.parse(request.bodyData) } catch { throw error.serviceError }
+            return (body.id, try tensor(from: body.input, model: model), body.query)
+        }
         // Request parameters use the v1 option names.
-        var options = try RequestOptions(query: HTTPQuery(body.query), configuration: ctx.configuration)
+        var options = try RequestOptions(query: HTTPQuery(query), configuration: ctx.configuration)
         options.adapt(to: model)
+        let defense = options.defense
+        try ctx.checkCost("\(images.batchSize) image(s) × \(defense.samples) sample(s) of \(defense.purifier.rawValue)") {
+            () throws(PurificationError) in try model.classificationFLOPs(count: images.batchSize, options: defense)
+        }
         let results = try await ctx.scheduler.classify(model: model, images: images, options: options.defense)
+        withExtendedLifetime(lease) {}
         let n = results.count
         let outputs = [
             OutputTensor(name: "probabilities", datatype: "FP32", shape: [n, model.labels.count],
@@ -100,7 +111,7 @@ enum OpenInference {
             OutputTensor(name: "reconstruction_error", datatype: "FP32", shape: [n], data: .floats(results.map(\.reconstructionError))),
             OutputTensor(name: "suspected_adversarial", datatype: "BOOL", shape: [n], data: .bools(results.map(\.suspectedAdversarial))),
         ]
-        let id = body.id ?? request.requestID
+        let id = bodyID ?? request.requestID
         return try Routes.json(InferResponse(modelName: model.name, modelVersion: model.version, id: id, outputs: outputs,
                                              parameters: ["purifier": options.defense.purifier.rawValue]))
     }

@@ -74,6 +74,10 @@ public final class RawClient: @unchecked Sendable {
 
     public func shutdownWrite() { shutdown(fd, Int32(SHUT_WR)) }
 
+    /// Hangs up both directions, as a client that goes away does (the descriptor itself is
+    /// closed by deinit).
+    public func hangUp() { shutdown(fd, Int32(SHUT_RDWR)) }
+
     /// Reads one response (interim 1xx responses are returned as such).
     public func readResponse(isHead: Bool = false) async throws -> RawResponse {
         try await offPool { try self.readResponseBlocking(isHead: isHead) }
