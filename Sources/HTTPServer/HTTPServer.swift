@@ -344,6 +344,9 @@ public final class HTTPServer: @unchecked Sendable {
             return try await chain.middlewares.isEmpty ? endpoint(request) : chain.run(request, endpoint: endpoint)
         } catch let error as any HTTPErrorConvertible {
             return error.httpError.response
+        } catch is CancellationError {
+            // The client went away (or the server is stopping); nobody may read this.
+            return HTTPError(.serviceUnavailable, "the request was cancelled: the client closed its connection").response
         } catch {
             logger.error("handler failed", metadata: ["error": "\(error)", "request_id": "\(request.requestID)",
                                                       "path": "\(request.path)"])
