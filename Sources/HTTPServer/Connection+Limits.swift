@@ -64,11 +64,20 @@ extension Connection {
     func requestCompleted() {
         inFlightBodyBytes = 0
         handlerTask = nil
+        parser.releaseIdleBuffer()
         let needed = neededBytes
         if needed < heldBytes {
             server.requestBudget.release(heldBytes - needed)
             heldBytes = needed
         }
+    }
+
+    /// Closes this probe-slot connection if it has not sent a complete request yet, to make
+    /// room for a newer one (see `HTTPServer.admit`).
+    func evictIfSilent() {
+        lock.lock()
+        defer { lock.unlock() }
+        if requestsParsed == 0 && !busy && lifecycle == .open { closeNow() }
     }
 
     // MARK: - Noticing a vanished client

@@ -68,7 +68,7 @@ extension HTTPServer {
         public var maxUnsentResponseBytes: Int = 256 * 1024
         /// Request bytes (heads, bodies, pipelined requests) held in memory across all
         /// connections; a connection that would go past it is answered 503 + `Retry-After`.
-        public var maxBufferedRequestBytes: Int = 256 * 1024 * 1024
+        public var maxBufferedRequestBytes: Int = 128 * 1024 * 1024
         /// Serial dispatch queues that run socket I/O (not handlers).
         public var ioQueueCount: Int = max(1, ProcessInfo.processInfo.activeProcessorCount)
 

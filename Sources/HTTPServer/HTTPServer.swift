@@ -55,6 +55,10 @@ public final class HTTPServer: @unchecked Sendable {
     var connections: [Int: Connection] = [:]
     private var activeCount = 0
     private var reservedCount = 0
+    /// Probe-slot connections, oldest first: a full reserve makes room by evicting the
+    /// oldest one that has not sent a request (a flood of silent connections cannot keep
+    /// probes out, because a probe sends its request at once).
+    private var reservedOrder: [Connection] = []
     private var rejectingCount = 0
     private var nextConnectionID = 0
     private var boundPort: UInt16 = 0
@@ -221,13 +225,20 @@ public final class HTTPServer: @unchecked Sendable {
         let id = nextConnectionID
         let loop = loops[id % loops.count]
         var admission = Connection.Admission.normal
+        var evict: Connection?
         if activeCount >= configuration.maxConnections {
             // Over the limit: a few reserved slots read the request and serve only probes
             // (so liveness and readiness stay answerable); past them, refusals get 503 cheaply
             // (TLS ones after a handshake, the only way to answer them), up to a small cap of
             // pending refusals; past that we just close.
             let rejectCap = 16 + configuration.maxConnections / 8
-            if reservedCount < configuration.reservedProbeConnections {
+            let reserve = configuration.reservedProbeConnections
+            if reservedCount < reserve {
+                reservedCount += 1
+                admission = .overflow(servesProbes: true)
+            } else if reserve > 0 && reservedCount < 2 * reserve, !reservedOrder.isEmpty {
+                // Evict the oldest (after unlocking: lock order is connection, then server).
+                evict = reservedOrder.removeFirst()
                 reservedCount += 1
                 admission = .overflow(servesProbes: true)
             } else if rejectingCount < rejectCap {
@@ -253,6 +264,7 @@ public final class HTTPServer: @unchecked Sendable {
                 session = try tlsContext.makeSession(for: socket)
             } catch {
                 uncount(admission)
+                evict.map { victim in reservedOrder.insert(victim, at: 0) }
                 lock.unlock()
                 logger.error("TLS session setup failed", metadata: ["error": "\(error)"])
                 socket.close()
@@ -263,7 +275,9 @@ public final class HTTPServer: @unchecked Sendable {
         let connection = Connection(id: id, socket: socket, remoteAddress: remote, tls: session, server: self, loop: loop,
                                     admission: admission)
         connections[id] = connection
+        if admission == .overflow(servesProbes: true) { reservedOrder.append(connection) }
         lock.unlock()
+        evict?.evictIfSilent()
         connection.start()
     }
 
@@ -275,6 +289,7 @@ public final class HTTPServer: @unchecked Sendable {
             return
         }
         uncount(connection.admission)
+        reservedOrder.removeAll { $0 === connection }
         var waiters: [CheckedContinuation<Void, Never>] = []
         if connections.isEmpty {
             waiters = allClosedWaiters

@@ -116,6 +116,7 @@ public final class BatchScheduler: @unchecked Sendable {
                     do {
                         continuation.resume(returning: try body())
                     } catch let error as PurificationError {
+                        if case .stopped = error { self.metrics?.rejected(reason: "stopped") }
                         continuation.resume(throwing: ServiceError.from(error))
                     } catch {
                         continuation.resume(throwing: error)

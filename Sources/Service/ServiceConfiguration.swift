@@ -31,7 +31,7 @@ public struct ServiceConfiguration: Sendable, Codable, Equatable {
         /// From accept until the TLS handshake must be complete.
         public var tlsHandshakeTimeoutSeconds = 5.0
         /// Request bytes (heads and bodies) all connections may hold in memory together.
-        public var maxBufferedRequestBytes = 256 * 1024 * 1024
+        public var maxBufferedRequestBytes = 128 * 1024 * 1024
         public var shutdownGraceSeconds = 10.0
         public var tlsCertificate: String?
         public var tlsPrivateKey: String?
@@ -112,7 +112,7 @@ public struct ServiceConfiguration: Sendable, Codable, Equatable {
         /// Bytes of decoded pixels (and the float tensors made from them) all queued and
         /// running requests may hold together; a request that does not fit gets 503 +
         /// Retry-After, one that could never fit 422.
-        public var pixelMemoryBudgetBytes = 512 * 1024 * 1024
+        public var pixelMemoryBudgetBytes = 384 * 1024 * 1024
         /// When true, clients may not switch the defense off or make it deterministic:
         /// `purifier=none`, `seed` and `sampling=mean` are refused (400). The purifier's fresh
         /// noise is part of the defense (docs/SECURITY.md), and a proxy that lets a client

@@ -41,27 +41,27 @@ struct ConnectionMemoryTests {
 
     @Test func requestBytesAcrossConnections_areBudgeted() async throws {
         let config = TestEnv.config {
-            $0.maxBufferedRequestBytes = 1 << 20
+            $0.maxBufferedRequestBytes = 4 << 20
             $0.retryAfterSeconds = 2
         }
         try await withServer(config, router: standardRouter()) { server in
-            // The first client holds 800 KB of an unfinished body.
+            // The first client holds 1.5 MB of an unfinished 2 MB body.
             let holder = try RawClient(port: server.port)
-            try holder.send("POST /echo HTTP/1.1\r\nHost: x\r\nContent-Length: 900000\r\n\r\n")
-            try holder.send([UInt8](repeating: 0x62, count: 800_000))
-            try await waitUntil { server.requestBudget.inUse >= 800_000 }
-            // A second 600 KB body does not fit in what is left of the 1 MiB budget.
+            try holder.send("POST /echo HTTP/1.1\r\nHost: x\r\nContent-Length: 2000000\r\n\r\n")
+            try holder.send([UInt8](repeating: 0x62, count: 1_500_000))
+            try await waitUntil { server.requestBudget.inUse >= 1_500_000 }
+            // A second 3 MB body does not fit in what is left of the 4 MiB budget.
             let second = try RawClient(port: server.port)
-            second.sendAllowingEarlyClose(Array("POST /echo HTTP/1.1\r\nHost: x\r\nContent-Length: 600000\r\n\r\n".utf8)
-                + [UInt8](repeating: 0x63, count: 600_000))
+            second.sendAllowingEarlyClose(Array("POST /echo HTTP/1.1\r\nHost: x\r\nContent-Length: 3000000\r\n\r\n".utf8)
+                + [UInt8](repeating: 0x63, count: 3_000_000))
             let refused = try await second.readResponse()
             #expect(refused.status == 503)
             #expect(refused.header("Retry-After") == "2")
             // The first finishes normally, and its bytes are given back afterwards.
-            try holder.send([UInt8](repeating: 0x62, count: 100_000))
+            try holder.send([UInt8](repeating: 0x62, count: 500_000))
             let echoed = try await holder.readResponse()
             #expect(echoed.status == 200)
-            #expect(echoed.body.count == 900_000)
+            #expect(echoed.body.count == 2_000_000)
             try await waitUntil { server.requestBudget.inUse == 0 }
         }
     }
@@ -80,10 +80,11 @@ struct ConnectionMemoryTests {
             let request = Array("POST /slow HTTP/1.1\r\nHost: x\r\nContent-Length: 100000\r\n\r\n".utf8) + body
             let sender = Task.detached { for _ in 0..<16 { client.sendAllowingEarlyClose(request) } }
             try await Task.sleep(for: .milliseconds(800))
-            // Held: the running request, at most `maxPipelinedRequests` queued ones, and one
-            // read's worth of the next (the rest waits in the kernel's buffers).
+            // Held: the running request, at most `maxPipelinedRequests` queued ones, and the
+            // parser's buffer with part of the next (the rest waits in the kernel's buffers);
+            // the old limit of 16 queued requests held more than 1.7 MB here.
             let held = server.requestBudget.inUse
-            #expect(held <= (server.configuration.maxPipelinedRequests + 2) * 100_000 + 64 * 1024, "held \(held) bytes")
+            #expect(held <= (server.configuration.maxPipelinedRequests + 1) * 100_000 + 512 * 1024, "held \(held) bytes")
             release.store(true, ordering: .relaxed)
             await sender.value
             for _ in 0..<16 { #expect(try await client.readResponse().bodyString == "100000") }

@@ -74,9 +74,13 @@ struct ConnectionSlotTests {
             $0.retryAfterSeconds = 3
         }
         try await withServer(config, router: standardRouter()) { server in
-            // Two clients that send nothing take every normal slot.
-            let idle = try [RawClient(port: server.port), RawClient(port: server.port)]
-            try await waitUntil { server.connectionCount == 2 }
+            // Four clients that send nothing take every normal slot and the whole reserve; the
+            // probe evicts the oldest silent reserved connection.
+            var idle: [RawClient] = []
+            for expected in 1...4 {
+                idle.append(try RawClient(port: server.port))
+                try await waitUntil { server.connectionCount == expected }
+            }
             let probe = try RawClient(port: server.port)
             try probe.send("GET /hello HTTP/1.1\r\nHost: x\r\n\r\n")
             let answered = try await probe.readResponse()
