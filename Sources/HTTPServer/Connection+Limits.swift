@@ -9,6 +9,35 @@ import Darwin
 
 extension Connection {
 
+    /// How the connection was let in (see `HTTPServer.admit`).
+    enum Admission: Equatable {
+        /// Within `maxConnections`.
+        case normal
+        /// Above the limit, with its request read: a probe path is served when
+        /// `servesProbes`, anything else is answered 503. TLS refusals use this too, since a
+        /// TLS client can only be answered after a handshake.
+        case overflow(servesProbes: Bool)
+        /// Above every reserve: answered 503 at once, without reading.
+        case refused
+    }
+
+    /// Answers 503 without reading the request and closes: used above `maxConnections`.
+    func reject(retryAfter: Int) {
+        let error = HTTPError(.serviceUnavailable, "server is at its connection limit; retry later",
+                              headers: ["Retry-After": String(retryAfter)])
+        lock.lock()
+        busy = true
+        lifecycle = .closingAfterFlush
+        appendErrorResponse(error)
+        lock.unlock()
+        start()
+        lock.lock()
+        flush()
+        lock.unlock()
+        server.logAccess(method: "-", path: "-", status: 503, bytes: 0, started: Self.now(),
+                         requestID: "-", remote: remoteAddress)
+    }
+
     /// Whether a request on an over-the-limit connection may be served: a GET or HEAD of
     /// one of `probePaths` (exact, query ignored), on a connection admitted to serve probes.
     func isProbe(_ head: HTTPRequestHead) -> Bool {

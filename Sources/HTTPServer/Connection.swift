@@ -29,18 +29,6 @@ final class Connection: @unchecked Sendable {
         case failure(HTTPParseError)
     }
 
-    /// How the connection was let in (see `HTTPServer.admit`).
-    enum Admission: Equatable {
-        /// Within `maxConnections`.
-        case normal
-        /// Above the limit, with its request read: a probe path is served when
-        /// `servesProbes`, anything else is answered 503. TLS refusals use this too, since a
-        /// TLS client can only be answered after a handshake.
-        case overflow(servesProbes: Bool)
-        /// Above every reserve: answered 503 at once, without reading.
-        case refused
-    }
-
     enum Lifecycle: Equatable {
         /// Reading requests and writing responses.
         case open
@@ -109,9 +97,6 @@ final class Connection: @unchecked Sendable {
 
     static func now() -> UInt64 { DispatchTime.now().uptimeNanoseconds }
 
-    /// Counted against `maxConnections`, or one of the connections above it.
-    var isRejection: Bool { admission != .normal }
-
     // MARK: - Starting
 
     /// Installs the read source. State must be final before this: the source may fire
@@ -129,23 +114,6 @@ final class Connection: @unchecked Sendable {
             source.resume()
         }
         lock.unlock()
-    }
-
-    /// Answers 503 without reading the request and closes: used above `maxConnections`.
-    func reject(retryAfter: Int) {
-        let error = HTTPError(.serviceUnavailable, "server is at its connection limit; retry later",
-                              headers: ["Retry-After": String(retryAfter)])
-        lock.lock()
-        busy = true
-        lifecycle = .closingAfterFlush
-        appendErrorResponse(error)
-        lock.unlock()
-        start()
-        lock.lock()
-        flush()
-        lock.unlock()
-        server.logAccess(method: "-", path: "-", status: 503, bytes: 0, started: Self.now(),
-                         requestID: "-", remote: remoteAddress)
     }
 
     // MARK: - Reading
@@ -321,7 +289,7 @@ final class Connection: @unchecked Sendable {
                          requestID: "-", remote: remoteAddress)
     }
 
-    private func appendErrorResponse(_ error: HTTPError) {
+    func appendErrorResponse(_ error: HTTPError) {
         let response = error.response
         let body = response.bodyBytes ?? []
         out += ResponseEncoder.head(status: response.status, headers: response.headers, framing: .length(body.count),

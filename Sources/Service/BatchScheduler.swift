@@ -155,12 +155,18 @@ public final class BatchScheduler: @unchecked Sendable {
 
     // MARK: - Queue
 
-    private func enqueue(_ job: Job, onReject: (ServiceError) -> Void) {
+    private func enqueue(_ job: Job, onReject: (any Error) -> Void) {
+        // Cancelled before it was queued (the cancellation handler found nothing to drop).
+        if job.flag.isCancelled {
+            metrics?.rejected(reason: "cancelled")
+            onReject(CancellationError())
+            return
+        }
         condition.lock()
         if stopped || queue.count >= settings.queueCapacity {
             condition.unlock()
             metrics?.rejected(reason: stopped ? "stopping" : "queue_full")
-            onReject(.overloaded(retryAfter: 1))
+            onReject(ServiceError.overloaded(retryAfter: 1))
             return
         }
         queue.append(job)

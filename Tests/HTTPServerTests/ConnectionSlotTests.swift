@@ -20,11 +20,16 @@ struct ConnectionSlotTests {
             $0.idleTimeout = .seconds(60)
         }
         try await withServer(config, router: standardRouter()) { server in
-            let start = ContinuousClock.now
-            // The client gives up after 15 s; the old code closed only after the 60 s idle timeout.
-            let client = try RawClient(port: server.port, timeout: 15)
-            #expect(await client.waitForClose())
-            #expect(Self.seconds(since: start) < 10)
+            let port = server.port
+            // Timed on a plain thread. The client gives up after 15 s; the old code closed only
+            // after the 60 s idle timeout.
+            let (closed, seconds) = try await offPool { () throws -> (Bool, Double) in
+                let start = ContinuousClock.now
+                let client = try RawClient(port: port, timeout: 15)
+                return (client.waitForCloseBlocking(), Self.seconds(since: start))
+            }
+            #expect(closed)
+            #expect(seconds < 10)
             try await waitUntil { server.connectionCount == 0 }
         }
     }
@@ -35,15 +40,19 @@ struct ConnectionSlotTests {
             $0.idleTimeout = .seconds(60)
         }
         try await withServer(config, router: standardRouter()) { server in
-            let client = try RawClient(port: server.port, timeout: 20)
-            try await Task.sleep(for: .seconds(2))
+            let port = server.port
             // The first byte, 2 s after accept, must not restart the 8 s clock: the server
-            // answers about 6 s later (the old code, 8 s later).
-            try client.send("G")
-            let sent = ContinuousClock.now
-            let response = try await client.readResponse()
-            #expect(response.status == 408)
-            #expect(Self.seconds(since: sent) < 7.5)
+            // answers about 6 s later (the old code, 8 s later). Timed on a plain thread.
+            let (status, seconds) = try await offPool { () throws -> (Int, Double) in
+                let client = try RawClient(port: port, timeout: 20)
+                usleep(2_000_000)
+                try client.send("G")
+                let sent = ContinuousClock.now
+                let response = try client.readResponseBlocking()
+                return (response.status, Self.seconds(since: sent))
+            }
+            #expect(status == 408)
+            #expect(seconds < 7.5)
         }
     }
 
@@ -57,12 +66,16 @@ struct ConnectionSlotTests {
             $0.idleTimeout = .seconds(60)
         }
         try await withServer(config, router: standardRouter()) { server in
-            let client = try RawClient(port: server.port, timeout: 15)
-            // The first 5 bytes of a TLS record header announcing a ClientHello, then nothing.
-            try client.send([0x16, 0x03, 0x01, 0x00, 0xC8, 0x01, 0x00])
-            let start = ContinuousClock.now
-            #expect(await client.waitForClose())
-            #expect(Self.seconds(since: start) < 10)
+            let port = server.port
+            let (closed, seconds) = try await offPool { () throws -> (Bool, Double) in
+                let start = ContinuousClock.now
+                let client = try RawClient(port: port, timeout: 15)
+                // A TLS record header announcing a ClientHello and two bytes of it, then nothing.
+                try client.send([0x16, 0x03, 0x01, 0x00, 0xC8, 0x01, 0x00])
+                return (client.waitForCloseBlocking(), Self.seconds(since: start))
+            }
+            #expect(closed)
+            #expect(seconds < 10)
         }
     }
 

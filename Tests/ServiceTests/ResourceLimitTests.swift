@@ -88,16 +88,17 @@ struct ResourceLimitTests {
         defer { scheduler.stop() }
         let gate = CancelFlag()
         let blocker = Task { try await scheduler.run { while !gate.isCancelled { usleep(1000) } } }
-        try await waitUntil { scheduler.runningBatches == 1 }
+        // Generous waits: a busy cooperative pool in the test process can delay these tasks.
+        try await waitUntil(timeout: .seconds(60)) { scheduler.runningBatches == 1 && scheduler.depth == 0 }
         let finished = CancelFlag()
         let queued = Task {
             defer { finished.cancel() }
             return try await scheduler.run { 42 }
         }
-        try await waitUntil { scheduler.depth == 1 }
+        try await waitUntil(timeout: .seconds(60)) { scheduler.depth == 1 }
         queued.cancel()
         // Answered while the worker is still busy: the job left the queue.
-        try await waitUntil { finished.isCancelled }
+        try await waitUntil(timeout: .seconds(60)) { finished.isCancelled }
         #expect(scheduler.depth == 0)
         #expect(scheduler.runningBatches == 1)
         gate.cancel()
