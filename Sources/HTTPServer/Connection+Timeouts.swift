@@ -19,6 +19,18 @@ extension Connection {
         case .closingAfterFlush:
             if elapsed(since: lastWriteProgress) > config.writeTimeout.nanoseconds { closeNow() }
         case .open:
+            if firstRequestOverdue(now: now) {
+                // Nothing answerable yet (no bytes, or a stalled TLS handshake): close; a
+                // half-sent first head still gets its 408 below.
+                if parser.phase != .head || !(tls?.isHandshakeComplete ?? true) {
+                    closeNow()
+                    return
+                }
+                busy = true
+                respondToFailure(HTTPError(.requestTimeout, "timed out waiting for the request header section"))
+                return
+            }
+            checkPeerGone()
             if outOffset < out.count {
                 if elapsed(since: lastWriteProgress) > config.writeTimeout.nanoseconds { closeNow() }
                 return

@@ -143,6 +143,7 @@ extension Connection {
     /// Marks the current response complete and moves on to the next request or closes.
     func finishResponse(close: Bool) {
         busy = false
+        requestCompleted()
         // A failed write may already have closed the connection; never resurrect it.
         guard lifecycle == .open else { return }
         phase = parser.phase
@@ -191,6 +192,11 @@ extension Connection {
     private func onWritable() {
         lock.lock()
         if lifecycle != .closed { flush() }
+        // The client read some of what was waiting: the next pipelined request may start,
+        // and reading (paused at `maxUnsentResponseBytes`) may resume.
+        if lifecycle == .open && unsentBytes <= config.maxUnsentResponseBytes {
+            if busy { resumeReadingIfPossible() } else { startNextIfIdle() }
+        }
         lock.unlock()
     }
 

@@ -17,7 +17,7 @@ final class Connection: @unchecked Sendable {
     let id: Int
     let socket: Socket
     let remoteAddress: String
-    let isRejection: Bool
+    let admission: Admission
     let server: HTTPServer
     let loop: IOLoop
     let config: HTTPServer.Configuration
@@ -63,12 +63,23 @@ final class Connection: @unchecked Sendable {
     var lastWriteProgress: UInt64
     var streamedBytes = 0
     var writeWaiters: [CheckedContinuation<Void, any Error>] = []
+    /// When the connection was accepted: the first request's header timeout and the TLS
+    /// handshake timeout run from here.
+    let acceptedAt: UInt64
+    /// Requests parsed so far; 0 means the client has not yet finished a request.
+    var requestsParsed = 0
+    /// Bytes reserved in the server's request-memory budget for what this connection holds.
+    var heldBytes = 0
+    /// Body bytes of the request whose handler is running.
+    var inFlightBodyBytes = 0
+    /// The running handler, cancelled when the client goes away.
+    var handlerTask: Task<Void, Never>?
 
     /// Send-buffer size above which a streaming body's `write` waits.
     static let highWaterMark = 256 * 1024
 
     init(id: Int, socket: Socket, remoteAddress: String, tls: TLSSession?, server: HTTPServer, loop: IOLoop,
-         isRejection: Bool = false) {
+         admission: Admission = .normal) {
         self.id = id
         self.socket = socket
         self.remoteAddress = remoteAddress
@@ -76,11 +87,12 @@ final class Connection: @unchecked Sendable {
         self.server = server
         self.loop = loop
         self.config = server.configuration
-        self.isRejection = isRejection
+        self.admission = admission
         self.parser = HTTPRequestParser(limits: server.configuration.parserLimits)
         let now = Self.now()
         self.phaseStart = now
         self.lastWriteProgress = now
+        self.acceptedAt = now
     }
 
     static func now() -> UInt64 { DispatchTime.now().uptimeNanoseconds }
@@ -104,29 +116,17 @@ final class Connection: @unchecked Sendable {
         lock.unlock()
     }
 
-    /// Answers 503 without reading the request and closes: used above `maxConnections`.
-    func reject(retryAfter: Int) {
-        let error = HTTPError(.serviceUnavailable, "server is at its connection limit; retry later",
-                              headers: ["Retry-After": String(retryAfter)])
-        lock.lock()
-        busy = true
-        lifecycle = .closingAfterFlush
-        appendErrorResponse(error)
-        lock.unlock()
-        start()
-        lock.lock()
-        flush()
-        lock.unlock()
-        server.logAccess(method: "-", path: "-", status: 503, bytes: 0, started: Self.now(),
-                         requestID: "-", remote: remoteAddress)
-    }
-
     // MARK: - Reading
 
-    /// Whether another request may be parsed and queued now.
-    private var canAcceptMore: Bool {
+    /// Whether another request may be parsed and queued now: not while the backlog is full
+    /// or the client has left more than `maxUnsentResponseBytes` of responses unread.
+    var canAcceptMore: Bool {
         lifecycle == .open && !peerClosed && !parser.hasFailed && backlog.count < config.maxPipelinedRequests
+            && unsentBytes <= config.maxUnsentResponseBytes
     }
+
+    /// Response bytes queued but not yet taken by the socket.
+    var unsentBytes: Int { out.count - outOffset }
 
     func onReadable() {
         lock.lock()
@@ -152,6 +152,7 @@ final class Connection: @unchecked Sendable {
                 break readLoop
             case .eof:
                 peerClosed = true
+                handlerTask?.cancel()
                 break readLoop
             case .failed(let error):
                 server.logger.debug("read failed", metadata: ["remote": "\(remoteAddress)", "error": "\(error)"])
@@ -160,6 +161,7 @@ final class Connection: @unchecked Sendable {
             }
         }
         guard lifecycle == .open else { return }
+        guard reserveHeldBytes() else { return }
         if !canAcceptMore { suspendReading() }
         notePhase(Self.now())
         startNextIfIdle()
@@ -180,6 +182,7 @@ final class Connection: @unchecked Sendable {
                     }
                 case .request(let request):
                     continuePending = false
+                    requestsParsed += 1
                     backlog.append(.request(request))
                 }
             } catch {
@@ -199,7 +202,7 @@ final class Connection: @unchecked Sendable {
         }
     }
 
-    private func suspendReading() {
+    func suspendReading() {
         guard !readSuspended, let readSource else { return }
         readSuspended = true
         readSource.suspend()
@@ -207,7 +210,7 @@ final class Connection: @unchecked Sendable {
 
     /// Resumes reading once there is room again; bytes already buffered by the parser
     /// (or inside OpenSSL) are processed first because no readiness event will announce them.
-    private func resumeReadingIfPossible() {
+    func resumeReadingIfPossible() {
         guard readSuspended, canAcceptMore else { return }
         parseAvailable()
         guard canAcceptMore, let readSource else { return }
@@ -229,6 +232,8 @@ final class Connection: @unchecked Sendable {
     /// Starts the next queued request if no handler is running.
     func startNextIfIdle() {
         guard lifecycle == .open, !busy else { return }
+        // Responses the client has not read yet: wait for the write source to drain them.
+        guard unsentBytes <= config.maxUnsentResponseBytes else { return }
         guard !backlog.isEmpty else {
             if continuePending && parser.phase == .body {
                 continuePending = false
@@ -249,20 +254,25 @@ final class Connection: @unchecked Sendable {
         case .failure(let error):
             respondToFailure(error.httpError)
         case .request(let parsed):
+            inFlightBodyBytes = parsed.body.count
             resumeReadingIfPossible()
-            dispatch(parsed)
+            if admission != .normal && !isProbe(parsed.head) {
+                respondToFailure(HTTPError(.serviceUnavailable, "server is at its connection limit; retry later",
+                                           headers: ["Retry-After": String(config.retryAfterSeconds)]))
+                return
+            }
+            dispatch(parsed, keepAlive: parsed.head.keepAlive && admission == .normal)
         }
     }
 
-    private func dispatch(_ parsed: ParsedRequest) {
+    private func dispatch(_ parsed: ParsedRequest, keepAlive: Bool) {
         let request = HTTPRequest(
             method: parsed.head.method, target: parsed.head.target, version: parsed.head.version,
             headers: parsed.head.headers, body: parsed.body, trailers: parsed.trailers,
             remoteAddress: remoteAddress, requestID: RequestID.from(parsed.head.headers), isSecure: tls != nil)
-        let keepAlive = parsed.head.keepAlive
         let started = Self.now()
         let server = self.server
-        Task {
+        handlerTask = Task {
             let response = await server.respond(to: request)
             await self.send(response, for: request, keepAlive: keepAlive, started: started)
         }
@@ -279,7 +289,7 @@ final class Connection: @unchecked Sendable {
                          requestID: "-", remote: remoteAddress)
     }
 
-    private func appendErrorResponse(_ error: HTTPError) {
+    func appendErrorResponse(_ error: HTTPError) {
         let response = error.response
         let body = response.bodyBytes ?? []
         out += ResponseEncoder.head(status: response.status, headers: response.headers, framing: .length(body.count),
@@ -300,7 +310,7 @@ final class Connection: @unchecked Sendable {
         }
         tls?.shutdown()
         socket.shutdownWrite()
-        let linger = isRejection ? min(config.lingerTimeout, .seconds(1)) : config.lingerTimeout
+        let linger = admission == .normal ? config.lingerTimeout : min(config.lingerTimeout, .seconds(1))
         lifecycle = .lingering(deadline: Self.now() &+ linger.nanoseconds)
         if readSuspended, let readSource {
             readSuspended = false
@@ -314,6 +324,9 @@ final class Connection: @unchecked Sendable {
         guard lifecycle != .closed else { return }
         lifecycle = .closed
         backlog.removeAll()
+        handlerTask?.cancel()
+        handlerTask = nil
+        releaseHeldBytes()
         if let readSource {
             readSource.cancel()
             if readSuspended { readSuspended = false; readSource.resume() }

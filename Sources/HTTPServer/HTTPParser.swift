@@ -89,6 +89,19 @@ public struct HTTPRequestParser: Sendable {
     /// Bytes received but not yet consumed by a complete request.
     public var bufferedByteCount: Int { buffer.count - index }
 
+    /// Bytes of request data held: unparsed input plus the decoded part of a chunked body.
+    /// (A fixed-length body's buffer is allocated once at its full length but only the pages
+    /// written are resident, so received bytes, not capacity, are what a client costs.)
+    public var heldByteCount: Int { bufferedByteCount + chunkedBody.count }
+
+    /// Gives a large input buffer back once everything in it has been consumed, so a
+    /// keep-alive connection does not keep the memory of its largest request.
+    public mutating func releaseIdleBuffer() {
+        guard bufferedByteCount == 0, buffer.capacity > 64 * 1024 else { return }
+        buffer = []
+        index = 0
+    }
+
     public var phase: Phase {
         switch state {
         case .head: bufferedByteCount == 0 ? .idle : .head
@@ -123,6 +136,8 @@ public struct HTTPRequestParser: Sendable {
                 case .contentLength(let length):
                     currentHead = head
                     state = .fixedBody(length)
+                    // One allocation at the final size instead of doubling copies of a large body.
+                    if length > 64 * 1024 { buffer.reserveCapacity(index + length) }
                 case .chunked:
                     currentHead = head
                     chunkedBody = []
@@ -137,6 +152,11 @@ public struct HTTPRequestParser: Sendable {
                 guard bufferedByteCount >= length, let head = currentHead else { return nil }
                 let body = Array(buffer[index..<(index + length)])
                 index += length
+                // The body now lives in the request; free a large buffer with nothing after it.
+                if index == buffer.count && buffer.capacity > 64 * 1024 {
+                    buffer = []
+                    index = 0
+                }
                 return finish(head, body: body, trailers: HTTPHeaders())
 
             case .chunkedBody:

@@ -32,8 +32,12 @@ extension HTTPServer {
 
         // MARK: Timeouts
 
-        /// From the first byte of a request until its header section is complete (408).
+        /// From the first byte of a request until its header section is complete (408). For
+        /// the first request on a connection it runs from accept, so a client that connects
+        /// and sends nothing holds its slot for this long, not for `idleTimeout`.
         public var headerTimeout: Duration = .seconds(10)
+        /// From accept until the TLS handshake is complete (then closed without a reply).
+        public var tlsHandshakeTimeout: Duration = .seconds(5)
         /// From the end of the headers until the body is complete (408).
         public var bodyTimeout: Duration = .seconds(30)
         /// Keep-alive: how long a connection may sit between requests (closed silently).
@@ -50,8 +54,21 @@ extension HTTPServer {
         /// Connections served at once; more are answered 503 with `Retry-After`.
         public var maxConnections: Int = 1024
         public var retryAfterSeconds: Int = 1
+        /// Extra connections accepted above `maxConnections` that may only ask for one of
+        /// `probePaths` (anything else gets 503): liveness and readiness probes keep working
+        /// while the table is full of idle or slow clients.
+        public var reservedProbeConnections: Int = 8
+        /// Exact paths (no query) served on the reserved connections.
+        public var probePaths: Set<String> = ["/healthz", "/readyz"]
         /// Pipelined requests parsed ahead of the one being handled; reading pauses beyond.
-        public var maxPipelinedRequests: Int = 16
+        public var maxPipelinedRequests: Int = 4
+        /// Unsent response bytes above which a connection stops reading and starts no new
+        /// request, until the client has read enough: a client that pipelines without
+        /// reading cannot make the server buffer responses without bound.
+        public var maxUnsentResponseBytes: Int = 256 * 1024
+        /// Request bytes (heads, bodies, pipelined requests) held in memory across all
+        /// connections; a connection that would go past it is answered 503 + `Retry-After`.
+        public var maxBufferedRequestBytes: Int = 128 * 1024 * 1024
         /// Serial dispatch queues that run socket I/O (not handlers).
         public var ioQueueCount: Int = max(1, ProcessInfo.processInfo.activeProcessorCount)
 

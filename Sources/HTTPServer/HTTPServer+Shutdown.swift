@@ -34,6 +34,23 @@ extension HTTPServer {
         logger.notice("stopped")
     }
 
+    /// The part of a shutdown that needs no task: readiness turns to draining, the listener
+    /// closes and idle connections close, at once and on the caller's thread. A signal
+    /// handler calls it before it starts the `shutdown` task, so shutdown begins promptly
+    /// even when every thread of the cooperative pool is busy.
+    func beginShutdownNow() {
+        beginDraining()
+        lock.lock()
+        guard state == .running else { lock.unlock(); return }
+        listener?.stopListening()
+        acceptSource?.cancel()
+        acceptSource = nil
+        listener = nil
+        let open = Array(connections.values)
+        lock.unlock()
+        for connection in open { connection.beginDrain() }
+    }
+
     /// Moves to `stopping` and closes the listener. Returns the open connections, or
     /// `nil` when another shutdown is already under way (or done).
     private func stopAccepting() -> [Connection]? {

@@ -34,7 +34,7 @@ extension HTTPServer {
             SignalRouter.shared.register(signo) { [self] signo in
                 logger.notice("received signal; shutting down", metadata: ["signal": "\(signo)"])
                 onSignal?(signo)
-                beginDraining()
+                beginShutdownNow()
                 Task { await self.shutdown(gracePeriod: gracePeriod) }
             }
         }

@@ -34,6 +34,8 @@ public final class HTTPServer: @unchecked Sendable {
     private let chain: MiddlewareChain
     private let loops: [IOLoop]
     private let acceptQueue = DispatchQueue(label: "vaeguard.http.accept")
+    /// Request bytes held by all connections (`Configuration.maxBufferedRequestBytes`).
+    public let requestBudget: MemoryBudget
     let lock = NSLock()
 
     enum Responder: Sendable {
@@ -52,6 +54,11 @@ public final class HTTPServer: @unchecked Sendable {
     private var tlsContext: TLSContext?
     var connections: [Int: Connection] = [:]
     private var activeCount = 0
+    private var reservedCount = 0
+    /// Probe-slot connections, oldest first: a full reserve makes room by evicting the
+    /// oldest one that has not sent a request (a flood of silent connections cannot keep
+    /// probes out, because a probe sends its request at once).
+    private var reservedOrder: [Connection] = []
     private var rejectingCount = 0
     private var nextConnectionID = 0
     private var boundPort: UInt16 = 0
@@ -72,6 +79,7 @@ public final class HTTPServer: @unchecked Sendable {
         self.responder = .router(router)
         self.chain = MiddlewareChain(middlewares: middleware)
         self.loops = (0..<max(1, configuration.ioQueueCount)).map { IOLoop(index: $0) }
+        self.requestBudget = MemoryBudget(limit: configuration.maxBufferedRequestBytes)
     }
 
     /// A server that sends every request to one handler.
@@ -82,6 +90,7 @@ public final class HTTPServer: @unchecked Sendable {
         self.responder = .handler(handler)
         self.chain = MiddlewareChain(middlewares: middleware)
         self.loops = (0..<max(1, configuration.ioQueueCount)).map { IOLoop(index: $0) }
+        self.requestBudget = MemoryBudget(limit: configuration.maxBufferedRequestBytes)
     }
 
     // MARK: - Lifecycle
@@ -215,38 +224,60 @@ public final class HTTPServer: @unchecked Sendable {
         nextConnectionID += 1
         let id = nextConnectionID
         let loop = loops[id % loops.count]
+        var admission = Connection.Admission.normal
+        var evict: Connection?
         if activeCount >= configuration.maxConnections {
-            // Over the limit: answer 503 cheaply. TLS clients cannot be answered without a
-            // handshake, and past a small cap of pending refusals we just close.
+            // Over the limit: a few reserved slots read the request and serve only probes
+            // (so liveness and readiness stay answerable); past them, refusals get 503 cheaply
+            // (TLS ones after a handshake, the only way to answer them), up to a small cap of
+            // pending refusals; past that we just close.
             let rejectCap = 16 + configuration.maxConnections / 8
-            guard tlsContext == nil, rejectingCount < rejectCap else {
+            let reserve = configuration.reservedProbeConnections
+            if reservedCount < reserve {
+                reservedCount += 1
+                admission = .overflow(servesProbes: true)
+            } else if reserve > 0 && reservedCount < 2 * reserve, !reservedOrder.isEmpty {
+                // Evict the oldest (after unlocking: lock order is connection, then server).
+                evict = reservedOrder.removeFirst()
+                reservedCount += 1
+                admission = .overflow(servesProbes: true)
+            } else if rejectingCount < rejectCap {
+                rejectingCount += 1
+                admission = tlsContext == nil ? .refused : .overflow(servesProbes: false)
+            } else {
                 lock.unlock()
                 socket.close()
                 return
             }
-            rejectingCount += 1
-            let connection = Connection(id: id, socket: socket, remoteAddress: remote, tls: nil, server: self,
-                                        loop: loop, isRejection: true)
-            connections[id] = connection
-            lock.unlock()
-            connection.reject(retryAfter: configuration.retryAfterSeconds)
-            return
+            if admission == .refused {
+                let connection = Connection(id: id, socket: socket, remoteAddress: remote, tls: nil, server: self,
+                                            loop: loop, admission: .refused)
+                connections[id] = connection
+                lock.unlock()
+                connection.reject(retryAfter: configuration.retryAfterSeconds)
+                return
+            }
         }
         var session: TLSSession?
         if let tlsContext {
             do {
                 session = try tlsContext.makeSession(for: socket)
             } catch {
+                uncount(admission)
+                evict.map { victim in reservedOrder.insert(victim, at: 0) }
                 lock.unlock()
                 logger.error("TLS session setup failed", metadata: ["error": "\(error)"])
                 socket.close()
                 return
             }
         }
-        activeCount += 1
-        let connection = Connection(id: id, socket: socket, remoteAddress: remote, tls: session, server: self, loop: loop)
+        if admission == .normal { activeCount += 1 }
+        let connection = Connection(id: id, socket: socket, remoteAddress: remote, tls: session, server: self, loop: loop,
+                                    admission: admission)
         connections[id] = connection
+        if admission == .overflow(servesProbes: true) { reservedOrder.append(connection) }
         lock.unlock()
+        evict?.evictIfSilent()
         connection.start()
     }
 
@@ -257,7 +288,8 @@ public final class HTTPServer: @unchecked Sendable {
             lock.unlock()
             return
         }
-        if connection.isRejection { rejectingCount -= 1 } else { activeCount -= 1 }
+        uncount(connection.admission)
+        reservedOrder.removeAll { $0 === connection }
         var waiters: [CheckedContinuation<Void, Never>] = []
         if connections.isEmpty {
             waiters = allClosedWaiters
@@ -267,13 +299,23 @@ public final class HTTPServer: @unchecked Sendable {
         waiters.forEach { $0.resume() }
     }
 
+    /// Gives back the slot an admission took (caller holds `lock`).
+    private func uncount(_ admission: Connection.Admission) {
+        switch admission {
+        case .normal: activeCount -= 1
+        case .overflow(servesProbes: true): reservedCount -= 1
+        case .overflow(servesProbes: false), .refused: rejectingCount -= 1
+        }
+    }
+
     // MARK: - Timeouts
 
     /// One timer for all connections instead of one per connection: timer churn per
     /// request would cost more than a periodic scan of a few thousand entries.
     private func startSweeper() -> any DispatchSourceTimer {
         let c = configuration
-        let shortest = [c.headerTimeout, c.bodyTimeout, c.idleTimeout, c.writeTimeout, c.lingerTimeout].min()!
+        let shortest = [c.headerTimeout, c.bodyTimeout, c.idleTimeout, c.writeTimeout, c.lingerTimeout,
+                        c.tlsHandshakeTimeout].min()!
         let interval = min(max(shortest / 4, .milliseconds(5)), .milliseconds(500))
         let timer = DispatchSource.makeTimerSource(queue: DispatchQueue.global(qos: .utility))
         let nanos = Int(interval.nanoseconds)
@@ -288,6 +330,7 @@ public final class HTTPServer: @unchecked Sendable {
         let snapshot = Array(connections.values)
         lock.unlock()
         for connection in snapshot { connection.checkTimeouts() }
+        MemoryTrimmer.shared.trimIfDue()
     }
 
     // MARK: - Responding
@@ -316,6 +359,9 @@ public final class HTTPServer: @unchecked Sendable {
             return try await chain.middlewares.isEmpty ? endpoint(request) : chain.run(request, endpoint: endpoint)
         } catch let error as any HTTPErrorConvertible {
             return error.httpError.response
+        } catch is CancellationError {
+            // The client went away (or the server is stopping); nobody may read this.
+            return HTTPError(.serviceUnavailable, "the request was cancelled: the client closed its connection").response
         } catch {
             logger.error("handler failed", metadata: ["error": "\(error)", "request_id": "\(request.requestID)",
                                                       "path": "\(request.path)"])

@@ -160,6 +160,10 @@ struct Socket: Sendable, Hashable {
 
     func close() { _ = Glibc.close(fd) }
 
+    /// On a listening socket (Linux): stop listening now, so new connections are refused,
+    /// while the descriptor stays valid until its dispatch source's cancel handler closes it.
+    func stopListening() { _ = Glibc.shutdown(fd, Int32(SHUT_RD)) }
+
     // MARK: - Addresses
 
     /// The port the socket is bound to (useful after binding port 0).

@@ -107,6 +107,9 @@ final class TLSSession {
         return n > 0 ? .bytes(Int(n)) : outcome(of: n, "SSL_write")
     }
 
+    /// Whether the handshake has finished (it runs inside the first reads).
+    var isHandshakeComplete: Bool { SSL_is_init_finished(ssl) == 1 }
+
     /// Decrypted bytes held inside OpenSSL that a socket readiness event will not announce.
     var hasBufferedPlaintext: Bool { SSL_pending(ssl) > 0 }
 

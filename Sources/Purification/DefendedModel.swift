@@ -61,7 +61,10 @@ public final class DefendedModel: Sendable {
         let purifier = try purifier(for: options)
         var mean = try purifier.purify(images, rng: &rng)
         if options.samples > 1 {
-            for _ in 1..<options.samples { mean.add(try purifier.purify(images, rng: &rng)) }
+            for _ in 1..<options.samples {
+                do { try WorkLimit.checkCurrent() } catch { throw .stopped(error) }
+                mean.add(try purifier.purify(images, rng: &rng))
+            }
             mean.scale(by: 1 / Float(options.samples))
         }
         return (mean, Self.reconstructionErrors(images, mean))
@@ -94,6 +97,7 @@ public final class DefendedModel: Sendable {
             purified = try purifier.purify(images, rng: &rng)
             probabilities = Softmax.apply(classifier(purified, context: &context))
             for _ in 1..<options.samples {
+                do { try WorkLimit.checkCurrent() } catch { throw .stopped(error) }
                 let sample = try purifier.purify(images, rng: &rng)
                 probabilities.add(Softmax.apply(classifier(sample, context: &context)))
                 purified.add(sample)

@@ -47,6 +47,7 @@ public struct PatchVAEPurifier: Purifier {
         var sum = [Float](repeating: 0, count: layout.paddedCount)
         var chunks: [Recorded.Chunk] = []
         for lo in Swift.stride(from: 0, to: layout.origins.count, by: batchSize) {
+            do { try WorkLimit.checkCurrent() } catch { throw .stopped(error) }
             let range = lo..<min(lo + batchSize, layout.origins.count)
             let batch = layout.gather(padded, range)
             var context = ForwardContext(training: false, rng: rng.split(), recordsCache: recording)

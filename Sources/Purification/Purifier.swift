@@ -27,6 +27,8 @@ public enum PurificationError: Error, CustomStringConvertible, Equatable {
     case unavailable(String)
     case invalidOption(String)
     case codec(String)
+    /// Stopped between blocks: cancelled, or over its running-time budget (`WorkLimit`).
+    case stopped(WorkStop)
 
     public var description: String {
         switch self {
@@ -34,6 +36,7 @@ public enum PurificationError: Error, CustomStringConvertible, Equatable {
         case .unavailable(let what): return "purifier unavailable: \(what)"
         case .invalidOption(let what): return "invalid purifier option: \(what)"
         case .codec(let what): return "image codec error: \(what)"
+        case .stopped(let why): return why.description
         }
     }
 }

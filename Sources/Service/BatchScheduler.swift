@@ -10,6 +10,10 @@ import Purification
 /// shape) until `maxBatchSize` images, waiting up to `maxWait` for more while another batch
 /// is running (under load), then run them as one forward pass. A full queue answers 503 at once; a job that waited past its deadline is
 /// answered 503 without being run.
+///
+/// A waiting handler whose task is cancelled (its client went away) drops its queued job at
+/// once; running work sees the cancellation, and its running-time budget (`maxRunTime`),
+/// through the `WorkLimit` bound to the inference thread, between patch blocks and samples.
 public final class BatchScheduler: @unchecked Sendable {
     public struct Settings: Sendable {
         public var maxBatchSize: Int
@@ -17,6 +21,18 @@ public final class BatchScheduler: @unchecked Sendable {
         public var queueCapacity: Int
         public var timeout: TimeInterval
         public var workers: Int
+        /// Longest a job may run once started (seconds).
+        public var maxRunTime: TimeInterval = 120
+
+        public init(maxBatchSize: Int, maxWait: TimeInterval, queueCapacity: Int, timeout: TimeInterval, workers: Int,
+                    maxRunTime: TimeInterval = 120) {
+            self.maxBatchSize = maxBatchSize
+            self.maxWait = maxWait
+            self.queueCapacity = queueCapacity
+            self.timeout = timeout
+            self.workers = workers
+            self.maxRunTime = maxRunTime
+        }
     }
 
     /// What a job does: a batchable classification, or any other unit of work.
@@ -31,6 +47,15 @@ public final class BatchScheduler: @unchecked Sendable {
         let work: Work
         let imageCount: Int
         let deadline: Date
+        /// Set when the waiting handler is cancelled.
+        let flag: CancelFlag
+
+        func reject(_ error: any Error) {
+            switch work {
+            case .classify(_, _, _, let c): c.resume(throwing: error)
+            case .task(_, let reject): reject(error)
+            }
+        }
     }
 
     public let settings: Settings
@@ -59,6 +84,9 @@ public final class BatchScheduler: @unchecked Sendable {
     /// Jobs waiting now.
     public var depth: Int { condition.withLock { queue.count } }
 
+    /// Batches running now.
+    public var runningBatches: Int { condition.withLock { running } }
+
     /// Whether a job submitted now would be refused for lack of queue space.
     public var isFull: Bool { condition.withLock { queue.count >= settings.queueCapacity } }
 
@@ -66,21 +94,56 @@ public final class BatchScheduler: @unchecked Sendable {
     public func classify(model: DefendedModel, images: Tensor, options: DefenseOptions) async throws -> [DefendedModel.Result] {
         // Seeded requests must be reproducible whatever else is queued, so they run alone.
         let key = options.seed == nil ? "\(model.name)|\(options)|\(images.shape.dropFirst())" : nil
-        return try await withCheckedThrowingContinuation { continuation in
-            enqueue(Job(key: key, work: .classify(model: model, images: images, options: options, continuation: continuation),
-                        imageCount: images.batchSize, deadline: Date().addingTimeInterval(settings.timeout)),
-                    onReject: { continuation.resume(throwing: $0) })
+        let flag = CancelFlag()
+        return try await withTaskCancellationHandler {
+            try await withCheckedThrowingContinuation { continuation in
+                enqueue(Job(key: key, work: .classify(model: model, images: images, options: options, continuation: continuation),
+                            imageCount: images.batchSize, deadline: Date().addingTimeInterval(settings.timeout), flag: flag),
+                        onReject: { continuation.resume(throwing: $0) })
+            }
+        } onCancel: {
+            cancel(flag)
         }
     }
 
     /// Runs `body` on an inference thread under the same queue bound and deadline.
+    /// Purification errors come back as `ServiceError`s.
     public func run<T: Sendable>(_ body: @escaping @Sendable () throws -> T) async throws -> T {
-        try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<T, any Error>) in
-            let job = Job(key: nil, work: .task(run: {
-                do { continuation.resume(returning: try body()) } catch { continuation.resume(throwing: error) }
-            }, reject: { continuation.resume(throwing: $0) }), imageCount: 1, deadline: Date().addingTimeInterval(settings.timeout))
-            enqueue(job, onReject: { continuation.resume(throwing: $0) })
+        let flag = CancelFlag()
+        return try await withTaskCancellationHandler {
+            try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<T, any Error>) in
+                let job = Job(key: nil, work: .task(run: {
+                    do {
+                        continuation.resume(returning: try body())
+                    } catch let error as PurificationError {
+                        if case .stopped = error { self.metrics?.rejected(reason: "stopped") }
+                        continuation.resume(throwing: ServiceError.from(error))
+                    } catch {
+                        continuation.resume(throwing: error)
+                    }
+                }, reject: { continuation.resume(throwing: $0) }), imageCount: 1,
+                              deadline: Date().addingTimeInterval(settings.timeout), flag: flag)
+                enqueue(job, onReject: { continuation.resume(throwing: $0) })
+            }
+        } onCancel: {
+            cancel(flag)
         }
+    }
+
+    /// The waiting handler went away: a queued job is dropped now (answered with
+    /// `CancellationError`); a running one stops at its next `WorkLimit` check.
+    private func cancel(_ flag: CancelFlag) {
+        flag.cancel()
+        condition.lock()
+        guard let index = queue.firstIndex(where: { $0.flag === flag }) else {
+            condition.unlock()
+            return
+        }
+        let job = queue.remove(at: index)
+        metrics?.queueDepth(queue.count)
+        condition.unlock()
+        metrics?.rejected(reason: "cancelled")
+        job.reject(CancellationError())
     }
 
     public func stop() {
@@ -92,12 +155,18 @@ public final class BatchScheduler: @unchecked Sendable {
 
     // MARK: - Queue
 
-    private func enqueue(_ job: Job, onReject: (ServiceError) -> Void) {
+    private func enqueue(_ job: Job, onReject: (any Error) -> Void) {
+        // Cancelled before it was queued (the cancellation handler found nothing to drop).
+        if job.flag.isCancelled {
+            metrics?.rejected(reason: "cancelled")
+            onReject(CancellationError())
+            return
+        }
         condition.lock()
         if stopped || queue.count >= settings.queueCapacity {
             condition.unlock()
             metrics?.rejected(reason: stopped ? "stopping" : "queue_full")
-            onReject(.overloaded(retryAfter: 1))
+            onReject(ServiceError.overloaded(retryAfter: 1))
             return
         }
         queue.append(job)
@@ -142,17 +211,23 @@ public final class BatchScheduler: @unchecked Sendable {
     private func execute(_ batch: [Job]) {
         let now = Date()
         let live = batch.filter { job in
+            if job.flag.isCancelled {
+                metrics?.rejected(reason: "cancelled")
+                job.reject(CancellationError())
+                return false
+            }
             guard job.deadline < now else { return true }
             metrics?.rejected(reason: "deadline")
-            let error = ServiceError.timedOut("request waited longer than its deadline")
-            switch job.work {
-            case .classify(_, _, _, let c): c.resume(throwing: error)
-            case .task(_, let reject): reject(error)
-            }
+            job.reject(ServiceError.timedOut("request waited longer than its deadline"))
             return false
         }
-        guard let first = live.first else { return }
-        switch first.work {
+        guard !live.isEmpty else { return }
+        let limit = WorkLimit(flags: live.map(\.flag), runningTime: settings.maxRunTime)
+        WorkLimit.$current.withValue(limit) { run(live) }
+    }
+
+    private func run(_ live: [Job]) {
+        switch live[0].work {
         case .task(let run, _):
             run()
         case .classify(let model, _, let options, _):
@@ -173,7 +248,8 @@ public final class BatchScheduler: @unchecked Sendable {
                     offset += n
                 }
             } catch {
-                for (c, _) in continuations { c.resume(throwing: error) }
+                if case .stopped = error { metrics?.rejected(reason: "stopped") }
+                for (c, _) in continuations { c.resume(throwing: ServiceError.from(error)) }
             }
         }
     }

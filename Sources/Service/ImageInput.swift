@@ -7,7 +7,7 @@ import Purification
 /// Getting images out of a request: raw body or multipart `image` parts, decoded with the
 /// pixel limit checked from the header, converted to what a model takes.
 public enum ImageInput {
-    struct Upload {
+    struct Upload: Sendable {
         var bytes: [UInt8]
         var filename: String?
     }

@@ -27,7 +27,8 @@ public final class InferenceService: Sendable {
         let b = configuration.batching
         let scheduler = BatchScheduler(settings: .init(
             maxBatchSize: b.maxBatchSize, maxWait: b.maxWaitMilliseconds / 1000, queueCapacity: b.queueCapacity,
-            timeout: b.requestTimeoutSeconds, workers: b.workers ?? ProcessInfo.processInfo.activeProcessorCount), metrics: metrics)
+            timeout: b.requestTimeoutSeconds, workers: b.workers ?? ProcessInfo.processInfo.activeProcessorCount,
+            maxRunTime: b.maxRunSeconds), metrics: metrics)
         context = ServiceContext(configuration: configuration, registry: registry ?? ModelRegistry(configuration: configuration),
                                  scheduler: scheduler, metrics: metrics, logger: logger)
         let middleware: [any Middleware] = [
@@ -92,6 +93,10 @@ final class ServiceContext: @unchecked Sendable {
     let metrics: ServiceMetrics
     let logger: Logger
     let upstream = UpstreamClient()
+    /// Decoded pixels held by queued and running requests (`purification.pixelMemoryBudgetBytes`).
+    let pixelBudget: MemoryBudget
+    /// Where handlers decode, parse and encode, off the cooperative pool.
+    let cpu = CPUWorkPool.shared
     private let lock = NSLock()
     private var draining = false
 
@@ -102,6 +107,7 @@ final class ServiceContext: @unchecked Sendable {
         self.scheduler = scheduler
         self.metrics = metrics
         self.logger = logger
+        self.pixelBudget = MemoryBudget(limit: configuration.purification.pixelMemoryBudgetBytes)
     }
 
     var isDraining: Bool { lock.withLock { draining } }

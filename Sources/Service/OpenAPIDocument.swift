@@ -992,7 +992,9 @@ components:
       description: |
         Well-formed but not accepted: an image over `purification.maxImagePixels` (checked from
         its header, before decoding), more multipart images than `purification.maxBatchImages`,
-        or more than 256 images in one OIP request.
+        more than 256 images in one OIP request, a request whose computed cost (patches ×
+        samples × model FLOPs) is over `purification.maxRequestGFLOP` (the message gives both),
+        or one that alone needs more pixel memory than `purification.pixelMemoryBudgetBytes`.
       headers:
         X-Request-Id: {$ref: "#/components/headers/XRequestId"}
       content:
@@ -1038,7 +1040,10 @@ components:
       description: |
         Models still loading ("models are still loading"), the batching queue full
         (`batching.queueCapacity`; with `Retry-After`), the request waited past
-        `batching.requestTimeoutSeconds` before it started, the server is shutting down, or
+        `batching.requestTimeoutSeconds` before it started or ran past `batching.maxRunSeconds`,
+        the server is shutting down, queued and running requests hold the whole pixel-memory
+        budget (`purification.pixelMemoryBudgetBytes`; with `Retry-After`), connections hold
+        the whole request-byte budget (`server.maxBufferedRequestBytes`; with `Retry-After`), or
         the connection limit (`server.maxConnections`; with `Retry-After`) is reached.
       headers:
         X-Request-Id: {$ref: "#/components/headers/XRequestId"}

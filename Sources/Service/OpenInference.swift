@@ -112,19 +112,30 @@ enum OpenInference {
             }
             headerLength = n
         }
-        let body: InferRequest
-        do { body = try InferRequest.parse(request.bodyData, headerLength: headerLength) } catch { throw error.serviceError }
+        // JSON numbers take at least 2 bytes each and binary FP32 4, so the decoded tensor
+        // (and its layout copy) is at most 4 bytes per body byte: reserved before parsing.
+        let lease = try ctx.reservePixels(4 * request.body.count)
+        // Parsing and tensor decoding run on the CPU pool, off the cooperative pool.
+        let (body, images) = try await ctx.cpu.run { () throws -> (InferRequest, Tensor) in
+            let body: InferRequest
+            do { body = try InferRequest.parse(request.bodyData, headerLength: headerLength) } catch { throw error.serviceError }
+            return (body, try tensor(from: body.input, model: model))
+        }
         let selection = try OutputSelection(body)
-        let images = try tensor(from: body.input, model: model)
         // Request parameters use the v1 option names; the model is the path's.
         var options = try RequestOptions(query: HTTPQuery(body.query), configuration: ctx.configuration, model: model.name,
                                          noun: "request parameter")
         options.adapt(to: model, configuration: ctx.configuration)
-        let results = try await ctx.scheduler.classify(model: model, images: images, options: options.defense)
+        let defense = options.defense
+        try ctx.checkCost("\(images.batchSize) image(s) × \(defense.samples) sample(s) of \(defense.purifier.rawValue)") {
+            () throws(PurificationError) in try model.classificationFLOPs(count: images.batchSize, options: defense)
+        }
+        let results = try await ctx.scheduler.classify(model: model, images: images, options: defense)
+        withExtendedLifetime(lease) {}
         for r in results { ctx.metrics.scored(model: model.name, error: r.reconstructionError, suspected: r.suspectedAdversarial) }
-        ctx.metrics.purified(model: model.name, purifier: options.defense.purifier.rawValue, count: results.count)
+        ctx.metrics.purified(model: model.name, purifier: defense.purifier.rawValue, count: results.count)
         return try selection.response(results: results, model: model, id: body.id ?? request.requestID,
-                                      parameters: ["purifier": options.defense.purifier.rawValue])
+                                      parameters: ["purifier": defense.purifier.rawValue])
     }
 
     /// Reads one OIP input tensor into `[N, H, W, C]` floats in [0, 1] (the decoding and

@@ -130,11 +130,20 @@ extension Routes {
         let purifier: any Purifier
         do { purifier = try model.purifier(for: options.defense) } catch { throw ServiceError.from(error) }
         let topK = request.query["top_k"] == nil ? 3 : options.topK
-        let uploads = try ImageInput.uploads(request, maxImages: 1)
-        let image = try ImageInput.decode(uploads[0].bytes, maxPixels: ctx.configuration.purification.maxImagePixels)
-        let x = try ImageInput.modelInput(image, shape: model.inputShape)
-        let decoded = clock.now
+        let maxPixels = ctx.configuration.purification.maxImagePixels
+        let probed = try await ctx.cpu.run { try ImageInput.probedUploads(request, maxImages: 1, maxPixels: maxPixels)[0] }
         let defense = options.defense
+        try ctx.checkCost("\(attack.steps) attack step(s), then 3 purifications × \(defense.samples) sample(s) of "
+                          + defense.purifier.rawValue) { () throws(PurificationError) in
+            try attackFLOPs(attack, model: model, defense: defense)
+        }
+        let shape = model.inputShape
+        let lease = try ctx.reservePixels(ImageInput.heldBytes(probed.info, channels: shape[2], purified: false))
+        let x = try await ctx.cpu.run { () throws -> Tensor in
+            try ImageInput.modelInput(try ImageInput.decode(probed.upload.bytes, maxPixels: maxPixels), shape: shape)
+        }
+        withExtendedLifetime(lease) {}
+        let decoded = clock.now
         let outcome = try await ctx.scheduler.run { () throws -> AttackOutcome in
             try runAttack(x, attack: attack, model: model, defense: defense, submitted: decoded)
         }
@@ -167,6 +176,17 @@ extension Routes {
                            attackMs: outcome.attackTime.milliseconds, defenseMs: outcome.defenseTime.milliseconds,
                            totalMs: (clock.now - start).milliseconds))
         return try json(body)
+    }
+
+    /// Operations `runAttack` orders: a gradient step costs about three classifier passes
+    /// (forward and backward), then the original and adversarial images are purified and
+    /// classified, and the purified one purified again to score it.
+    static func attackFLOPs(_ attack: AttackOptions, model: DefendedModel, defense: DefenseOptions) throws(PurificationError)
+        -> Double {
+        let classifier = model.classifier.forwardFLOPs
+        let purify = try model.purificationFLOPs(height: model.inputShape[0], width: model.inputShape[1], options: defense)
+        return Double(attack.steps) * 3 * classifier + 2 * classifier
+            + (try model.classificationFLOPs(count: 2, options: defense)) + purify
     }
 
     /// What the inference thread computes for `/v1/attack`.

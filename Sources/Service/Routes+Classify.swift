@@ -15,24 +15,37 @@ extension Routes {
         }
         let model = try ctx.registry.model(named: options.model)
         options.adapt(to: model, configuration: ctx.configuration)
-        let uploads = try ImageInput.uploads(request, maxImages: ctx.configuration.purification.maxBatchImages)
-        let maxPixels = ctx.configuration.purification.maxImagePixels
-        var inputs: [Tensor] = []
-        var sizes: [(Int, Int)] = []
-        for upload in uploads {
-            let image = try ImageInput.decode(upload.bytes, maxPixels: maxPixels)
-            sizes.append((image.width, image.height))
-            inputs.append(try ImageInput.modelInput(image, shape: model.inputShape))
+        let (maxImages, maxPixels) = (ctx.configuration.purification.maxBatchImages, ctx.configuration.purification.maxImagePixels)
+        // Multipart parsing, header reads and decoding run on the CPU pool, after both budgets.
+        let probed = try await ctx.cpu.run { try ImageInput.probedUploads(request, maxImages: maxImages, maxPixels: maxPixels) }
+        let uploads = probed.map(\.upload)
+        let defense = options.defense
+        try ctx.checkCost("\(probed.count) image(s) × \(defense.samples) sample(s) of \(defense.purifier.rawValue)") {
+            () throws(PurificationError) in try model.classificationFLOPs(count: probed.count, options: defense)
+        }
+        let shape = model.inputShape
+        let lease = try ctx.reservePixels(probed.reduce(0) {
+            $0 + ImageInput.heldBytes($1.info, channels: shape[2], purified: false) + 4 * shape.reduce(1, *)
+        })
+        let (inputs, sizes) = try await ctx.cpu.run { () throws -> ([Tensor], [Size]) in
+            var inputs: [Tensor] = [], sizes: [Size] = []
+            for item in probed {
+                let image = try ImageInput.decode(item.upload.bytes, maxPixels: maxPixels)
+                sizes.append(Size(width: image.width, height: image.height))
+                inputs.append(try ImageInput.modelInput(image, shape: shape))
+            }
+            return (inputs, sizes)
         }
         let decoded = clock.now
         let purifier: any Purifier
         do { purifier = try model.purifier(for: options.defense) } catch { throw ServiceError.from(error) }
         let results = try await ctx.scheduler.classify(model: model, images: Tensor.concatenate(inputs), options: options.defense)
+        withExtendedLifetime(lease) {}
         let done = clock.now
         let imageResults = zip(results, zip(uploads, sizes)).map { result, item in
             ctx.metrics.scored(model: model.name, error: result.reconstructionError, suspected: result.suspectedAdversarial)
             ctx.metrics.purified(model: model.name, purifier: purifier.kind.rawValue)
-            return ImageResult(filename: item.0.filename, width: item.1.0, height: item.1.1,
+            return ImageResult(filename: item.0.filename, width: item.1.width, height: item.1.height,
                                predictions: result.predictions(labels: model.labels, topK: options.topK),
                                reconstructionError: result.reconstructionError, suspectedAdversarial: result.suspectedAdversarial)
         }
@@ -63,26 +76,56 @@ extension Routes {
         let model = try ctx.registry.model(named: upstream?.purifierModel ?? options.model)
         if let upstream, !options.purifierGiven { options.defense.purifier = upstream.purifier }
         if upstream == nil { options.adapt(to: model, configuration: ctx.configuration) }
-        let uploads = try ImageInput.uploads(request, maxImages: 1)
-        let image = try ImageInput.decode(uploads[0].bytes, maxPixels: ctx.configuration.purification.maxImagePixels)
-        let (purified, score, used) = try await purifyAnySize(image, model: model, options: options, ctx: ctx,
-                                                             defaultForOtherSizes: upstream?.purifier ?? .patchVAE)
+        let (purified, score, used, lease) = try await purifyUpload(request, model: model, options: options, ctx: ctx,
+                                                                    defaultForOtherSizes: upstream?.purifier ?? .patchVAE)
         let wantsJPEG = request.headers["Accept"]?.lowercased().contains("image/jpeg") == true
         var headers = HTTPHeaders()
         headers["Content-Type"] = wantsJPEG ? "image/jpeg" : "image/png"
         addDefenseHeaders(&headers, purifier: used, score: score, model: model)
-        let bytes: [UInt8]
-        do { bytes = wantsJPEG ? try purified.jpegData(quality: 95) : try purified.pngData() } catch {
-            throw ServiceError.internalError("encoding the purified image failed: \(error)")
+        let bytes = try await ctx.cpu.run { () throws -> [UInt8] in
+            do { return wantsJPEG ? try purified.jpegData(quality: 95) : try purified.pngData() } catch {
+                throw ServiceError.internalError("encoding the purified image failed: \(error)")
+            }
         }
+        withExtendedLifetime(lease) {}
         return HTTPResponse(status: .ok, headers: headers, body: bytes)
     }
 
-    /// Purifies an image of any size with `model`'s purifiers on an inference thread.
-    static func purifyAnySize(_ image: Image, model: DefendedModel, options: RequestOptions, ctx: ServiceContext,
-                              defaultForOtherSizes: PurifierKind = .patchVAE) async throws -> (Image, Float, any Purifier) {
-        let channels = model.inputShape[2]
-        let sameSize = image.width == model.inputShape[1] && image.height == model.inputShape[0]
+    /// Width and height of an uploaded image.
+    struct Size: Sendable {
+        var width: Int
+        var height: Int
+    }
+
+    /// Reads the one uploaded image of `request`, prices its purification (cost budget),
+    /// reserves its pixel memory, decodes it off the cooperative pool and purifies it. The
+    /// lease must be kept until the caller is done with the purified image.
+    static func purifyUpload(_ request: HTTPRequest, model: DefendedModel, options: RequestOptions, ctx: ServiceContext,
+                             defaultForOtherSizes: PurifierKind = .patchVAE) async throws
+        -> (image: Image, score: Float, purifier: any Purifier, lease: PixelLease) {
+        let maxPixels = ctx.configuration.purification.maxImagePixels
+        let probed = try await ctx.cpu.run { try ImageInput.probedUploads(request, maxImages: 1, maxPixels: maxPixels)[0] }
+        let info = probed.info
+        let defense = purificationDefense(width: info.width, height: info.height, model: model, options: options,
+                                          defaultForOtherSizes: defaultForOtherSizes)
+        let resized = defense.purifier == .vae && (info.width != model.inputShape[1] || info.height != model.inputShape[0])
+        try ctx.checkCost("\(info.width)×\(info.height) image × \(defense.samples) sample(s) of \(defense.purifier.rawValue)") {
+            () throws(PurificationError) in
+            try model.purificationFLOPs(height: resized ? model.inputShape[0] : info.height,
+                                        width: resized ? model.inputShape[1] : info.width, options: defense)
+        }
+        let lease = try ctx.reservePixels(ImageInput.heldBytes(info, channels: model.inputShape[2], purified: true))
+        let image = try await ctx.cpu.run { try ImageInput.decode(probed.upload.bytes, maxPixels: maxPixels) }
+        let (purified, score, purifier) = try await purifyAnySize(image, model: model, defense: defense, ctx: ctx)
+        return (purified, score, purifier, lease)
+    }
+
+    /// The defense for an image of `width`×`height`: when the request named no purifier,
+    /// images of another size than the model's use `defaultForOtherSizes`, and a purifier
+    /// the model lacks falls back to the first of patch-vae, vae, jpeg it has.
+    static func purificationDefense(width: Int, height: Int, model: DefendedModel, options: RequestOptions,
+                                    defaultForOtherSizes: PurifierKind) -> DefenseOptions {
+        let sameSize = width == model.inputShape[1] && height == model.inputShape[0]
         var defense = options.defense
         if !options.purifierGiven {
             if !sameSize { defense.purifier = defaultForOtherSizes }
@@ -90,20 +133,28 @@ extension Routes {
                 defense.purifier = [PurifierKind.patchVAE, .vae, .jpeg].first { model.availablePurifiers.contains($0) } ?? .none
             }
         }
+        return defense
+    }
+
+    /// Purifies an image of any size with `model`'s purifiers on an inference thread (the
+    /// conversions to and from tensors included, so none of it runs on the cooperative pool).
+    static func purifyAnySize(_ image: Image, model: DefendedModel, defense: DefenseOptions,
+                              ctx: ServiceContext) async throws -> (Image, Float, any Purifier) {
         let purifier: any Purifier
         do { purifier = try model.purifier(for: defense) } catch { throw ServiceError.from(error) }
-        let resizeForVAE = defense.purifier == .vae && !sameSize
-        let input = resizeForVAE ? try ImageInput.modelInput(image, shape: model.inputShape) : try ImageInput.tensor(image, channels: channels)
-        let (w, h) = (image.width, image.height)
-        let finalDefense = defense
-        let (out, score) = try await ctx.scheduler.run { () throws -> (Tensor, Float) in
-            var rng = finalDefense.seed.map(RandomSource.init(seed:)) ?? .fresh()
-            let r = try model.purify(input, options: finalDefense, rng: &rng)
-            return (r.images, r.scores[0])
-        }
-        var result = try ImageInput.image(out)
-        if resizeForVAE {
-            do { result = try result.resized(width: w, height: h) } catch { throw ServiceError.internalError("\(error)") }
+        let channels = model.inputShape[2], shape = model.inputShape
+        let resizeForVAE = defense.purifier == .vae && (image.width != shape[1] || image.height != shape[0])
+        let (result, score) = try await ctx.scheduler.run { () throws -> (Image, Float) in
+            let input = resizeForVAE ? try ImageInput.modelInput(image, shape: shape) : try ImageInput.tensor(image, channels: channels)
+            var rng = defense.seed.map(RandomSource.init(seed:)) ?? .fresh()
+            let r = try model.purify(input, options: defense, rng: &rng)
+            var result = try ImageInput.image(r.images)
+            if resizeForVAE {
+                do { result = try result.resized(width: image.width, height: image.height) } catch {
+                    throw ServiceError.internalError("\(error)")
+                }
+            }
+            return (result, r.scores[0])
         }
         ctx.metrics.purified(model: model.name, purifier: purifier.kind.rawValue)
         ctx.metrics.scored(model: model.name, error: score, suspected: score > model.threshold(for: purifier.kind))

@@ -14,15 +14,15 @@ extension Routes {
         var options = try RequestOptions(query: request.query, configuration: ctx.configuration)
         if !options.purifierGiven { options.defense.purifier = upstream.purifier }
         let purifierModel = try ctx.registry.model(named: upstream.purifierModel)
-        let uploads = try ImageInput.uploads(request, maxImages: 1)
-        let image = try ImageInput.decode(uploads[0].bytes, maxPixels: ctx.configuration.purification.maxImagePixels)
-        let (purified, score, purifier) = try await purifyAnySize(image, model: purifierModel, options: options, ctx: ctx,
-                                                                  defaultForOtherSizes: upstream.purifier)
+        let (purified, score, purifier, lease) = try await purifyUpload(request, model: purifierModel, options: options, ctx: ctx,
+                                                                        defaultForOtherSizes: upstream.purifier)
         let type = upstream.contentType == "image/jpeg" ? "image/jpeg" : "image/png"
-        let encoded: [UInt8]
-        do { encoded = type == "image/jpeg" ? try purified.jpegData(quality: 95) : try purified.pngData() } catch {
-            throw ServiceError.internalError("encoding for upstream failed: \(error)")
+        let encoded = try await ctx.cpu.run { () throws -> [UInt8] in
+            do { return type == "image/jpeg" ? try purified.jpegData(quality: 95) : try purified.pngData() } catch {
+                throw ServiceError.internalError("encoding for upstream failed: \(error)")
+            }
         }
+        withExtendedLifetime(lease) {}
         // Client-facing messages leave out the upstream's address (an internal URL); the log has it.
         let clock = ContinuousClock()
         let sent = clock.now

@@ -25,6 +25,13 @@ public struct ServiceConfiguration: Sendable, Codable, Equatable {
         public var bodyTimeoutSeconds = 30.0
         public var idleTimeoutSeconds = 60.0
         public var maxConnections = 1024
+        /// Extra connections above `maxConnections` that may only ask for the health and
+        /// readiness probes, so probes are answered while the table is full.
+        public var reservedProbeConnections = 8
+        /// From accept until the TLS handshake must be complete.
+        public var tlsHandshakeTimeoutSeconds = 5.0
+        /// Request bytes (heads and bodies) all connections may hold in memory together.
+        public var maxBufferedRequestBytes = 128 * 1024 * 1024
         public var shutdownGraceSeconds = 10.0
         public var tlsCertificate: String?
         public var tlsPrivateKey: String?
@@ -98,6 +105,14 @@ public struct ServiceConfiguration: Sendable, Codable, Equatable {
         public var maxImagePixels = 4096 * 4096
         /// Images per multipart batch request.
         public var maxBatchImages = 64
+        /// Cost budget of one request in GFLOP (10⁹ operations): patches × samples × model
+        /// FLOPs, computed from the image headers and options before any work starts; a
+        /// request above it is refused with 422 naming the limit and its cost.
+        public var maxRequestGFLOP = 1000.0
+        /// Bytes of decoded pixels (and the float tensors made from them) all queued and
+        /// running requests may hold together; a request that does not fit gets 503 +
+        /// Retry-After, one that could never fit 422.
+        public var pixelMemoryBudgetBytes = 384 * 1024 * 1024
         /// When true, clients may not switch the defense off or make it deterministic:
         /// `purifier=none`, `seed` and `sampling=mean` are refused (400). The purifier's fresh
         /// noise is part of the defense (docs/SECURITY.md), and a proxy that lets a client
@@ -115,6 +130,8 @@ public struct ServiceConfiguration: Sendable, Codable, Equatable {
         public var requestTimeoutSeconds = 30.0
         /// Inference threads; nil = one per core.
         public var workers: Int?
+        /// A job still running after this long stops at its next check and is answered 503.
+        public var maxRunSeconds = 120.0
     }
 
     public struct Auth: Sendable, Codable, Equatable {
@@ -222,6 +239,10 @@ extension ServiceConfiguration {
         try check(server.headerTimeoutSeconds > 0 && server.bodyTimeoutSeconds > 0 && server.idleTimeoutSeconds > 0,
                   "server timeouts must be positive")
         try check(server.maxConnections > 0, "server.maxConnections must be positive")
+        try check(server.reservedProbeConnections >= 0, "server.reservedProbeConnections must be ≥ 0")
+        try check(server.tlsHandshakeTimeoutSeconds > 0, "server.tlsHandshakeTimeoutSeconds must be positive")
+        try check(server.maxBufferedRequestBytes >= server.maxBodyBytes,
+                  "server.maxBufferedRequestBytes must be at least server.maxBodyBytes")
         try check((server.tlsCertificate == nil) == (server.tlsPrivateKey == nil),
                   "server.tlsCertificate and server.tlsPrivateKey must be set together")
         try check(!models.entries.isEmpty, "models.entries must list at least one model")
@@ -241,11 +262,14 @@ extension ServiceConfiguration {
         try check((1...100).contains(purification.jpegQuality), "purification.jpegQuality must be in 1…100")
         try check(purification.maxImagePixels > 0, "purification.maxImagePixels must be positive")
         try check(purification.maxBatchImages > 0, "purification.maxBatchImages must be positive")
+        try check(purification.maxRequestGFLOP > 0, "purification.maxRequestGFLOP must be positive")
+        try check(purification.pixelMemoryBudgetBytes > 0, "purification.pixelMemoryBudgetBytes must be positive")
         try check(batching.maxBatchSize > 0, "batching.maxBatchSize must be positive")
         try check(batching.maxWaitMilliseconds >= 0, "batching.maxWaitMilliseconds must be ≥ 0")
         try check(batching.queueCapacity > 0, "batching.queueCapacity must be positive")
         try check(batching.requestTimeoutSeconds > 0, "batching.requestTimeoutSeconds must be positive")
         try check((batching.workers ?? 1) > 0, "batching.workers must be positive")
+        try check(batching.maxRunSeconds > 0, "batching.maxRunSeconds must be positive")
         try check(auth.rateLimitPerSecond >= 0, "auth.rateLimitPerSecond must be ≥ 0")
         try check(["trace", "debug", "info", "notice", "warning", "error", "critical"].contains(logging.level),
                   "logging.level '\(logging.level)' is not a swift-log level")
@@ -268,6 +292,10 @@ extension ServiceConfiguration {
         c.bodyTimeout = .milliseconds(Int(server.bodyTimeoutSeconds * 1000))
         c.idleTimeout = .milliseconds(Int(server.idleTimeoutSeconds * 1000))
         c.maxConnections = server.maxConnections
+        c.reservedProbeConnections = server.reservedProbeConnections
+        c.probePaths = ["/healthz", "/readyz", "/v2/health/live", "/v2/health/ready"]
+        c.tlsHandshakeTimeout = .milliseconds(Int(server.tlsHandshakeTimeoutSeconds * 1000))
+        c.maxBufferedRequestBytes = server.maxBufferedRequestBytes
         c.serverName = "vaeguard"
         if let cert = server.tlsCertificate, let key = server.tlsPrivateKey {
             c.tls = TLSConfiguration(certificatePath: cert, privateKeyPath: key)

@@ -70,6 +70,9 @@ public enum ServiceError: Error, CustomStringConvertible, HTTPErrorConvertible {
         case .invalidOption, .shapeMismatch: return .badRequest(error.description)
         case .unavailable: return .badRequest(error.description)
         case .codec: return .internalError(error.description)
+        case .stopped(.cancelled): return .timedOut(error.description)
+        case .stopped(.overBudget(let seconds)):
+            return .timedOut("the request ran longer than the running-time budget of \(seconds) s (batching.maxRunSeconds)")
         }
     }
 }

@@ -155,7 +155,7 @@ struct KubernetesManifestTests {
         #expect(Self.at(container, "resources", "requests", "cpu") as? String == "1")
         #expect(Self.at(container, "resources", "requests", "memory") as? String == "256Mi")
         #expect(Self.at(container, "resources", "limits", "cpu") as? String == "2")
-        #expect(Self.at(container, "resources", "limits", "memory") as? String == "512Mi")
+        #expect(Self.at(container, "resources", "limits", "memory") as? String == "1Gi")
 
         let env = Self.at(container, "env") as? [Any] ?? []
         let keys = env.first { Self.at($0, "name") as? String == "VAEGUARD_API_KEYS" }

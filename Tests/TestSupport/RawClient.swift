@@ -74,6 +74,10 @@ public final class RawClient: @unchecked Sendable {
 
     public func shutdownWrite() { shutdown(fd, Int32(SHUT_WR)) }
 
+    /// Hangs up both directions, as a client that goes away does (the descriptor itself is
+    /// closed by deinit).
+    public func hangUp() { shutdown(fd, Int32(SHUT_RDWR)) }
+
     /// Reads one response (interim 1xx responses are returned as such).
     public func readResponse(isHead: Bool = false) async throws -> RawResponse {
         try await offPool { try self.readResponseBlocking(isHead: isHead) }
@@ -81,16 +85,20 @@ public final class RawClient: @unchecked Sendable {
 
     /// `true` if the server closes the connection (EOF or reset) within the timeout.
     public func waitForClose() async -> Bool {
-        (try? await offPool { () -> Bool in
-            self.lock.lock()
-            defer { self.lock.unlock() }
-            var scratch = [UInt8](repeating: 0, count: 4096)
-            while true {
-                let n = recv(self.fd, &scratch, scratch.count, 0)
-                if n == 0 { return true }
-                if n < 0 { return errno == ECONNRESET }
-            }
-        }) ?? false
+        (try? await offPool { self.waitForCloseBlocking() }) ?? false
+    }
+
+    /// `waitForClose` on the calling thread: for tests that time what the server does from a
+    /// plain thread, so that a busy cooperative pool in the test process cannot add to it.
+    public func waitForCloseBlocking() -> Bool {
+        lock.lock()
+        defer { lock.unlock() }
+        var scratch = [UInt8](repeating: 0, count: 4096)
+        while true {
+            let n = recv(fd, &scratch, scratch.count, 0)
+            if n == 0 { return true }
+            if n < 0 { return errno == ECONNRESET }
+        }
     }
 
     // MARK: Blocking parsing
@@ -125,7 +133,8 @@ public final class RawClient: @unchecked Sendable {
         return out
     }
 
-    private func readResponseBlocking(isHead: Bool) throws -> RawResponse {
+    /// `readResponse` on the calling thread (see `waitForCloseBlocking`).
+    public func readResponseBlocking(isHead: Bool = false) throws -> RawResponse {
         lock.lock()
         defer { lock.unlock() }
         let statusLine = try readLine()
