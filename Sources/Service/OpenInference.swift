@@ -105,12 +105,11 @@ enum OpenInference {
                 + "send them to POST /v1/classify?model=\(entry.name); Open Inference infer serves the built-in classifiers")
         }
         let model = try model(request, ctx)
-        var headerLength: Int?
-        if let raw = request.headers["Inference-Header-Content-Length"] {
+        let headerLength: Int? = try request.headers["Inference-Header-Content-Length"].map { raw throws(ServiceError) in
             guard let n = Int(raw.trimmingCharacters(in: .whitespaces)), n >= 0 else {
-                throw ServiceError.badRequest("Inference-Header-Content-Length must be a non-negative integer, got '\(raw)'")
+                throw .badRequest("Inference-Header-Content-Length must be a non-negative integer, got '\(raw)'")
             }
-            headerLength = n
+            return n
         }
         // JSON numbers take at least 2 bytes each and binary FP32 4, so the decoded tensor
         // (and its layout copy) is at most 4 bytes per body byte: reserved before parsing.
@@ -118,7 +117,7 @@ enum OpenInference {
         // Parsing and tensor decoding run on the CPU pool, off the cooperative pool.
         let (body, images) = try await ctx.cpu.run { () throws -> (InferRequest, Tensor) in
             let body: InferRequest
-            do { body = try InferRequest.parse(request.bodyData, headerLength: headerLength) } catch { throw error.serviceError }
+            do throws(InferRequestError) { body = try InferRequest.parse(request.bodyData, headerLength: headerLength) } catch { throw error.serviceError }
             return (body, try tensor(from: body.input, model: model))
         }
         let selection = try OutputSelection(body)
