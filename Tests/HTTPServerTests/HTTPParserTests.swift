@@ -327,6 +327,34 @@ struct HTTPParserLimitTests {
         #expect(error?.status.code == 414)
     }
 
+    /// Regression (found by the http-request fuzzer, issue #16 run): a request line of exactly
+    /// the limit was refused when its bytes arrived split between CR and LF (the pending CR
+    /// was counted as part of the line) and accepted when they arrived together.
+    @Test(arguments: [63, 64, 65])
+    func requestLineAtTheLimit_isJudgedAlike_howeverTheBytesArrive(_ length: Int) throws {
+        let limits = HTTPParserLimits(maxRequestLineBytes: 64)
+        let line = "GET /" + String(repeating: "a", count: length - 14) + " HTTP/1.1"
+        #expect(line.utf8.count == length)
+        let bytes = Array((line + "\r\nHost: h\r\n\r\n").utf8)
+        func outcome(_ pieces: [ArraySlice<UInt8>]) -> String {
+            var parser = HTTPRequestParser(limits: limits)
+            var targets: [String] = []
+            do {
+                for piece in pieces {
+                    parser.append(piece)
+                    while let event = try parser.next() { if case .request(let r) = event { targets.append(r.head.target) } }
+                }
+            } catch { return "\(error)" }
+            return "\(targets)"
+        }
+        let crAt = line.utf8.count + 1   // split right after the CR
+        let whole = outcome([bytes[...]])
+        #expect(outcome([bytes[..<crAt], bytes[crAt...]]) == whole)
+        #expect(outcome(bytes.indices.map { bytes[$0...$0] }) == whole)
+        #expect(whole.contains("request line longer than 64 bytes") == (length > 64), "\(length): \(whole)")
+        #expect(whole.contains("/aaa") == (length <= 64), "\(length): \(whole)")
+    }
+
     @Test func contentLengthOverLimit_is413BeforeAnyBodyByte() {
         let limits = HTTPParserLimits(maxBodyBytes: 1000)
         let error = parseError("POST / HTTP/1.1\r\nHost: h\r\nContent-Length: 1001\r\n\r\n", limits: limits)
