@@ -7,6 +7,7 @@
 #                                                cifar10-classifier-finetune cifar10-vae
 #                                                patch-vae-gray-8 patch-vae-rgb-8
 #                                                patch-vae-gray-16 patch-vae-rgb-16
+#                                                mnist-robust cifar10-vae-1.2   (not in the default list)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 VG=${VAEGUARD_BIN:-.build/release/vaeguard}
@@ -48,6 +49,16 @@ for step in "${steps[@]}"; do
                           --reconstruction bce --kl-reduction mean ;;
     patch-vae-rgb-16)   run $step train patch-vae --dataset cifar10 --patch 16 --latent 128 --width 2 --epochs 2 \
                           --reconstruction bce --kl-reduction mean ;;
+    # Madry-style PGD training at eps 0.3 (issue #19): PGD-10, step 0.04 (0.4 of travel, as
+    # Madry's 40 x 0.01), eps ramped up over the first epoch. Written to runs/ until evaluated.
+    mnist-robust)       run $step train classifier --dataset mnist --adversarial pgd --eps 0.3 --steps 10 --step-size 0.04 \
+                          --eps-warmup 1 --optimizer adam --learning-rate 0.001 --milestones 8,11 --gamma 0.1 \
+                          --batch-size 100 --epochs 12 --robust-test-images 500 --robust-test-steps 10 --collapse-drop 0.2 \
+                          --name mnist-robust --output runs/mnist-robust --checkpoints checkpoints --model-version 1.0.0 ;;
+    # Continues the shipped 9-epoch CIFAR-10 VAE (issue #20) until its test loss flattens.
+    cifar10-vae-1.2)    run $step train vae --dataset cifar10 --epochs 40 --half --initial-weights models/cifar10-vae.json \
+                          --name cifar10-vae --checkpoints checkpoints/cifar10-vae-1.2 --output runs/cifar10-vae-1.2 \
+                          --model-version 1.2.0 ;;
     *) echo "unknown step $step" >&2; exit 2 ;;
   esac
 done
