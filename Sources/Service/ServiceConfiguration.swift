@@ -179,7 +179,8 @@ public struct ServiceConfiguration: Sendable, Codable, Equatable {
 // MARK: - Decoding with defaults
 
 extension ServiceConfiguration {
-    /// Reads a configuration file; keys missing from the file keep their defaults.
+    /// Reads a configuration file; keys missing from the file keep their defaults, and a key
+    /// no configuration type knows, at any depth, is an error naming the nearest valid key.
     public static func load(path: String) throws(ServiceError) -> ServiceConfiguration {
         let data: Data
         do { data = try Data(contentsOf: URL(fileURLWithPath: path)) } catch {
@@ -196,12 +197,16 @@ extension ServiceConfiguration {
             guard let file = try JSONSerialization.jsonObject(with: data) as? [String: Any] else {
                 throw ServiceError.configuration("\(source): the top level must be a JSON object")
             }
-            let known = Set(defaults.keys).union(["upstream"])
-            if let unknown = file.keys.first(where: { !known.contains($0) && !$0.hasPrefix("_") }) {
-                throw ServiceError.configuration("\(source): unknown key '\(unknown)'")
-            }
+            // Unknown keys at any depth are refused: the valid ones are those the Codable
+            // types ask for while decoding (`KnownKeysDecoder`), so a typo such as
+            // `auth.apiKey` cannot silently leave a feature at its default (issue #16).
             let merged = merge(defaults, file)
-            return try JSONDecoder().decode(ServiceConfiguration.self, from: JSONSerialization.data(withJSONObject: merged))
+            let (config, unknown) = try KnownKeysDecoder.decode(ServiceConfiguration.self,
+                                                                from: JSONSerialization.data(withJSONObject: merged))
+            if !unknown.isEmpty {
+                throw ServiceError.configuration("\(source): " + unknown.map(\.description).joined(separator: "; "))
+            }
+            return config
         } catch let e as ServiceError {
             throw e
         } catch let DecodingError.typeMismatch(_, context), let DecodingError.valueNotFound(_, context) {
@@ -270,6 +275,15 @@ extension ServiceConfiguration {
         try check(batching.requestTimeoutSeconds > 0, "batching.requestTimeoutSeconds must be positive")
         try check((batching.workers ?? 1) > 0, "batching.workers must be positive")
         try check(batching.maxRunSeconds > 0, "batching.maxRunSeconds must be positive")
+        for (i, key) in auth.apiKeys.enumerated() {
+            // Never echo the key itself: the message goes to logs.
+            try check(!key.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty,
+                      "auth.apiKeys[\(i)] is empty or blank: it would let a request with an empty key in; remove it")
+            try check(key == key.trimmingCharacters(in: .whitespacesAndNewlines),
+                      "auth.apiKeys[\(i)] has leading or trailing whitespace, which no client can send in a header")
+            try check(!key.unicodeScalars.contains { $0.properties.generalCategory == .control },
+                      "auth.apiKeys[\(i)] contains a control character")
+        }
         try check(auth.rateLimitPerSecond >= 0, "auth.rateLimitPerSecond must be ≥ 0")
         try check(["trace", "debug", "info", "notice", "warning", "error", "critical"].contains(logging.level),
                   "logging.level '\(logging.level)' is not a swift-log level")

@@ -40,7 +40,7 @@ struct ConfigurationStrictnessTests {
             try none.applyEnvironment(["VAEGUARD_API_KEYS": " , ,"])
             Issue.record("VAEGUARD_API_KEYS=' , ,' was accepted: auth.apiKeys = \(none.auth.apiKeys)")
         } catch {
-            #expect(error.description.contains("VAEGUARD_API_KEYS is set but lists no key"), "\(error)")
+            #expect(error.description.contains("is set but lists no value"), "\(error)")
         }
     }
 
@@ -186,7 +186,9 @@ struct ConfigurationStrictnessTests {
             }
         }
         // Each `## `section`` table's first column lists keys of that section only.
-        for block in readme.components(separatedBy: "\n## `").dropFirst() {
+        for section in readme.components(separatedBy: "\n## `").dropFirst() {
+            // The section ends at the next heading of any kind ("## Environment variables").
+            let block = section.components(separatedBy: "\n## ")[0]
             let section = String(block.prefix { $0 != "`" })
             guard let keys = documented[section] else { continue }
             for line in block.split(separator: "\n") where line.hasPrefix("| `") {
