@@ -9,7 +9,9 @@ import Purification
 /// the metadata declares) or `[N, C, H, W]` with `"parameters": {"layout": "NCHW"}`, data
 /// flat row-major or nested. Request-level `parameters` take the v1 query options
 /// (`purifier`, `samples`, `seed`, …). Outputs: `probabilities` `[N, classes]`,
-/// `reconstruction_error` `[N]`, `suspected_adversarial` `[N]` (BOOL).
+/// `reconstruction_error` `[N]`, `suspected_adversarial` `[N]` (BOOL); with the parameter
+/// `"certify": true`, also `certified_label` `[N]` (INT64, −1 = abstained) and
+/// `certified_radius_l2` `[N]` (FP32), the certificate's σ, n, n0, α and denoiser in `parameters`.
 enum OpenInference {
     static func register(_ r: inout Router, _ ctx: ServiceContext) {
         r.get("/v2") { _ in
@@ -64,12 +66,13 @@ enum OpenInference {
     }
 
     enum OutputData: Encodable {
-        case floats([Float]), bools([Bool])
+        case floats([Float]), bools([Bool]), ints([Int])
         func encode(to encoder: any Encoder) throws {
             var c = encoder.singleValueContainer()
             switch self {
             case .floats(let v): try c.encode(v)
             case .bools(let v): try c.encode(v)
+            case .ints(let v): try c.encode(v)
             }
         }
     }
@@ -90,19 +93,32 @@ enum OpenInference {
         do { body = try InferRequest.parse(request.bodyData) } catch { throw error.serviceError }
         let images = try tensor(from: body.input, model: model)
         // Request parameters use the v1 option names.
-        var options = try RequestOptions(query: HTTPQuery(body.query), configuration: ctx.configuration)
+        let query = HTTPQuery(body.query)
+        var options = try RequestOptions(query: query, configuration: ctx.configuration)
+        let certifyOptions = try CertifyOptions(query: query, limits: ctx.configuration.certification)
         options.adapt(to: model)
         let results = try await ctx.scheduler.classify(model: model, images: images, options: options.defense)
         let n = results.count
-        let outputs = [
+        var outputs = [
             OutputTensor(name: "probabilities", datatype: "FP32", shape: [n, model.labels.count],
                          data: .floats(results.flatMap(\.probabilities))),
             OutputTensor(name: "reconstruction_error", datatype: "FP32", shape: [n], data: .floats(results.map(\.reconstructionError))),
             OutputTensor(name: "suspected_adversarial", datatype: "BOOL", shape: [n], data: .bools(results.map(\.suspectedAdversarial))),
         ]
+        var parameters = ["purifier": options.defense.purifier.rawValue]
+        if let certifyOptions {
+            let certificates = try await Routes.certify(images, model: model, defense: options.defense, options: certifyOptions, ctx: ctx)
+            outputs.append(OutputTensor(name: "certified_label", datatype: "INT64", shape: [n], data: .ints(certificates.map { $0.index ?? -1 })))
+            outputs.append(OutputTensor(name: "certified_radius_l2", datatype: "FP32", shape: [n],
+                                        data: .floats(certificates.map { Float($0.radiusL2) })))
+            if let c = certificates.first {
+                parameters.merge(["certify_sigma": String(c.sigma), "certify_n": String(c.n), "certify_n0": String(c.n0),
+                                  "certify_alpha": String(c.alpha), "certify_denoiser": c.denoiser]) { a, _ in a }
+            }
+        }
         let id = body.id ?? request.requestID
         return try Routes.json(InferResponse(modelName: model.name, modelVersion: model.version, id: id, outputs: outputs,
-                                             parameters: ["purifier": options.defense.purifier.rawValue]))
+                                             parameters: parameters))
     }
 
     /// Reads one OIP input tensor into `[N, H, W, C]` floats in [0, 1] (the decoding and

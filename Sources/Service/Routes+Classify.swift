@@ -10,6 +10,7 @@ extension Routes {
         let clock = ContinuousClock()
         let start = clock.now
         var options = try RequestOptions(query: request.query, configuration: ctx.configuration)
+        let certifyOptions = try CertifyOptions(query: request.query, limits: ctx.configuration.certification)
         if let entry = ctx.configuration.models.entries.first(where: { $0.name == options.model }), entry.upstream != nil {
             return try await proxy(request, ctx, entry: entry)
         }
@@ -27,14 +28,21 @@ extension Routes {
         let decoded = clock.now
         let purifier: any Purifier
         do { purifier = try model.purifier(for: options.defense) } catch { throw ServiceError.from(error) }
-        let results = try await ctx.scheduler.classify(model: model, images: Tensor.concatenate(inputs), options: options.defense)
+        let batch = Tensor.concatenate(inputs)
+        let results = try await ctx.scheduler.classify(model: model, images: batch, options: options.defense)
+        var certificates: [CertificateBody]?
+        if let certifyOptions {
+            certificates = try await certify(batch, model: model, defense: options.defense, options: certifyOptions, ctx: ctx)
+        }
         let done = clock.now
-        let imageResults = zip(results, zip(uploads, sizes)).map { result, item in
+        let imageResults = zip(results, zip(uploads, sizes)).enumerated().map { i, pair in
+            let (result, item) = pair
             ctx.metrics.scored(model: model.name, error: result.reconstructionError, suspected: result.suspectedAdversarial)
             ctx.metrics.purified(model: model.name, purifier: purifier.kind.rawValue)
             return ImageResult(filename: item.0.filename, width: item.1.0, height: item.1.1,
                                predictions: result.predictions(labels: model.labels, topK: options.topK),
-                               reconstructionError: result.reconstructionError, suspectedAdversarial: result.suspectedAdversarial)
+                               reconstructionError: result.reconstructionError, suspectedAdversarial: result.suspectedAdversarial,
+                               certificate: certificates?[i])
         }
         let purifyTime = results.first?.purifyDuration ?? .zero, classifyTime = results.first?.classifyDuration ?? .zero
         ctx.metrics.stage("purify", model: model.name, duration: purifyTime)
@@ -45,7 +53,7 @@ extension Routes {
             requestId: request.requestID, model: ModelInfo(name: model.name, version: model.version),
             purifier: PurifierInfo(name: purifier.kind.rawValue, settings: purifier.settings.merging(options.defense.reported) { a, _ in a }),
             predictions: single?.predictions, reconstructionError: single?.reconstructionError,
-            suspectedAdversarial: single?.suspectedAdversarial, threshold: model.threshold(for: purifier.kind), results: imageResults,
+            suspectedAdversarial: single?.suspectedAdversarial, certificate: single?.certificate, threshold: model.threshold(for: purifier.kind), results: imageResults,
             timings: Timings(decodeMs: (decoded - start).milliseconds,
                              queueMs: max(0, (inference - purifyTime - classifyTime).milliseconds),
                              purifyMs: purifyTime.milliseconds, classifyMs: classifyTime.milliseconds,

@@ -1,6 +1,7 @@
 import HTTPServer
 import Imaging
 import Purification
+import Certification
 
 /// Errors the service answers with; each knows its HTTP status.
 public enum ServiceError: Error, CustomStringConvertible, HTTPErrorConvertible {
@@ -70,6 +71,14 @@ public enum ServiceError: Error, CustomStringConvertible, HTTPErrorConvertible {
         case .invalidOption, .shapeMismatch: return .badRequest(error.description)
         case .unavailable: return .badRequest(error.description)
         case .codec: return .internalError(error.description)
+        }
+    }
+
+    static func from(_ error: CertificationError) -> ServiceError {
+        switch error {
+        case .invalidParameter: return .badRequest(error.description)
+        case .purification(let e): return from(e)
+        case .baseClassifier(let m): return .upstreamFailed(m)
         }
     }
 }
