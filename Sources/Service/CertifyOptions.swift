@@ -49,9 +49,11 @@ struct CertifyOptions: Sendable, Equatable {
         }
     }
 
-    /// The σ to smooth `model` with: the request's, else the model's own, else the default.
-    func sigma(for model: DefendedModel, limits: ServiceConfiguration.CertificationSettings) -> Float {
-        sigma ?? model.smoothingSigma ?? limits.defaultSigma
+    /// The σ to smooth `model` with: the request's, else the model entry's `smoothingSigma`,
+    /// else the model card's `noise_sigma`, else `certification.defaultSigma`.
+    func sigma(for model: DefendedModel, configuration: ServiceConfiguration) -> Float {
+        sigma ?? configuration.models.entries.first { $0.name == model.name }?.smoothingSigma ?? model.smoothingSigma
+            ?? configuration.certification.defaultSigma
     }
 }
 
@@ -107,7 +109,7 @@ extension Routes {
     static func certify(_ images: Tensor, model: DefendedModel, defense: DefenseOptions, options: CertifyOptions,
                         ctx: ServiceContext) async throws -> [CertificateBody] {
         let limits = ctx.configuration.certification
-        let sigma = options.sigma(for: model, limits: limits)
+        let sigma = options.sigma(for: model, configuration: ctx.configuration)
         let base: DefendedBaseClassifier
         let smoothed: SmoothedClassifier<DefendedBaseClassifier>
         do {
