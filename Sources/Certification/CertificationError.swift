@@ -8,12 +8,15 @@ public enum CertificationError: Error, CustomStringConvertible, Equatable {
     case purification(PurificationError)
     /// The base classifier could not label a noisy sample (an upstream classifier's reply).
     case baseClassifier(String)
+    /// Reading or writing a certification run's files.
+    case io(String)
 
     public var description: String {
         switch self {
         case let .invalidParameter(name, reason): return "\(name) \(reason)"
         case .purification(let e): return e.description
         case .baseClassifier(let m): return "base classifier failed: \(m)"
+        case .io(let m): return m
         }
     }
 }

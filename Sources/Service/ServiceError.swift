@@ -79,6 +79,7 @@ public enum ServiceError: Error, CustomStringConvertible, HTTPErrorConvertible {
         case .invalidParameter: return .badRequest(error.description)
         case .purification(let e): return from(e)
         case .baseClassifier(let m): return .upstreamFailed(m)
+        case .io(let m): return .internalError(m)
         }
     }
 }
