@@ -43,6 +43,7 @@ public final class Trainer {
             return TrainingRun.Epoch(steps: batches.count) { step in
                 var (x, y) = sampler.batch(batches[step])
                 if let purifier { Self.purifyFraction(&x, fraction: options.purifiedFraction, vae: purifier, context: &context) }
+                if options.noiseSigma > 0 { x = Self.addingNoise(x, sigma: options.noiseSigma, rng: &context.rng) }
                 let (logits, caches) = model.forward(x, context: &context)
                 let (loss, grad) = Losses.softmaxCrossEntropy(logits: logits, labels: y)
                 gradients.reset()
@@ -57,6 +58,10 @@ public final class Trainer {
                 var evalContext = ForwardContext.inference(seed: 11)
                 let purified = Evaluation.accuracy(model, on: test) { purifier.reconstruct($0, sampling: .sample, context: &evalContext) }
                 text += String(format: " (%.2f%% after VAE purification)", purified * 100)
+            }
+            if options.noiseSigma > 0 {
+                let noisy = Self.denoisedAccuracy(vae: nil, classifier: model, test: test, sigma: options.noiseSigma).noisy
+                text += String(format: ", %.2f%% under noise σ=%g", noisy * 100, options.noiseSigma)
             }
             return (accuracy, text)
         })
@@ -139,6 +144,7 @@ public final class Trainer {
         meta["cpu"] = CPUInfo.current.brand
         meta["blas_kernel"] = BLASRuntime.coreName
         meta[finalMetric.0] = finalMetric.1
+        if options.noiseSigma > 0 { meta["noise_sigma"] = String(options.noiseSigma) }   // the service's default σ
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys]
         meta["options"] = String(decoding: try encoder.encode(options), as: UTF8.self)

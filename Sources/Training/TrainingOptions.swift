@@ -47,6 +47,11 @@ public struct TrainingOptions: Sendable, Codable {
     public enum AttackThrough: String, Sendable, Codable, CaseIterable { case classifier, pipeline }
     public var attackThrough = AttackThrough.classifier
     public var attackEOT = 1
+    /// Gaussian noise augmentation σ (randomized smoothing): classifiers see x + N(0, σ²) in
+    /// training; `trainDenoiser` learns to undo it. 0 = off.
+    public var noiseSigma: Float = 0
+    /// `trainDenoiser`: weight λ of the stability loss CE(f(D(x + δ)), argmax f(x)).
+    public var stabilityWeight: Float = 1
     /// Output
     public var outputDirectory = "models"
     public var checkpointDirectory = "checkpoints"
