@@ -12,6 +12,7 @@ extension Routes {
             throw ServiceError.notFound("no upstream classifier is configured (set 'upstream' in the configuration)")
         }
         var options = try RequestOptions(query: request.query, configuration: ctx.configuration)
+        let certifyOptions = try CertifyOptions(query: request.query, limits: ctx.configuration.certification)
         if !options.purifierGiven { options.defense.purifier = upstream.purifier }
         let purifierModel = try ctx.registry.model(named: upstream.purifierModel)
         let uploads = try ImageInput.uploads(request, maxImages: 1)
@@ -40,6 +41,19 @@ extension Routes {
         headers["Content-Type"] = reply.contentType ?? "application/octet-stream"
         headers["X-VAEGuard-Upstream-Status"] = String(reply.status)
         addDefenseHeaders(&headers, purifier: purifier, score: score, model: purifierModel)
-        return HTTPResponse(status: HTTPStatus(code: reply.status), headers: headers, body: reply.body)
+        var body = reply.body
+        if let certifyOptions {
+            // The relayed reply is the upstream's JSON object with `certificate` added.
+            let certificate = try await proxyCertificate(image, options: certifyOptions, defense: options.defense,
+                                                         purifierModel: purifierModel, upstream: upstream, entry: entry,
+                                                         request: request, ctx: ctx)
+            guard var object = try? JSONSerialization.jsonObject(with: Data(reply.body)) as? [String: Any] else {
+                throw ServiceError.upstreamFailed("certification needs the upstream's reply to be a JSON object")
+            }
+            object["certificate"] = try JSONSerialization.jsonObject(with: JSONEncoder.api.encode(certificate))
+            body = Array(try JSONSerialization.data(withJSONObject: object, options: [.sortedKeys]))
+            headers["Content-Type"] = "application/json"
+        }
+        return HTTPResponse(status: HTTPStatus(code: reply.status), headers: headers, body: body)
     }
 }

@@ -143,6 +143,8 @@ public struct ServiceConfiguration: Sendable, Codable, Equatable {
         public var purifier: PurifierKind = .patchVAE
         /// Which built-in model's purifiers to use (its channel count decides gray or RGB).
         public var purifierModel = "cifar10"
+        /// `certify=true` through the proxy: the key of the upstream's JSON reply holding its label.
+        public var labelField = "label"
 
         public init(url: String) { self.url = url }
 
@@ -155,6 +157,7 @@ public struct ServiceConfiguration: Sendable, Codable, Equatable {
             timeoutSeconds = try c.decodeIfPresent(Double.self, forKey: .timeoutSeconds) ?? 10
             purifier = try c.decodeIfPresent(PurifierKind.self, forKey: .purifier) ?? .patchVAE
             purifierModel = try c.decodeIfPresent(String.self, forKey: .purifierModel) ?? "cifar10"
+            labelField = try c.decodeIfPresent(String.self, forKey: .labelField) ?? "label"
         }
     }
 
