@@ -110,7 +110,7 @@ if ProcessInfo.processInfo.environment["VAEGUARD_BENCHMARKS"] != nil {
     package.targets.append(
         .target(
             name: "VAEGuardBenchKit",
-            dependencies: ["Engine", "NeuralNet", "Models", "Imaging", "Purification", "HTTPServer",
+            dependencies: ["Engine", "NeuralNet", "Models", "Imaging", "Purification", "HTTPServer", "Certification",
                            .product(name: "Logging", package: "swift-log")],
             path: "Benchmarks/VAEGuardBenchKit",
             swiftSettings: swiftSettings))

@@ -14,7 +14,7 @@ public struct SmoothedClassifier<Base: BaseClassifier>: Sendable {
     /// - Parameters:
     ///   - sigma: the noise level σ > 0 (in pixel units of [0, 1] images).
     ///   - batchSize: noisy copies per forward pass.
-    public init(base: Base, sigma: Float, batchSize: Int = 500) throws(CertificationError) {
+    public init(base: Base, sigma: Float, batchSize: Int = 100) throws(CertificationError) {
         guard sigma.isFinite, sigma > 0 else { throw .invalidParameter(name: "sigma", reason: "must be a positive number, got \(sigma)") }
         guard batchSize > 0 else { throw .invalidParameter(name: "batch_size", reason: "must be positive, got \(batchSize)") }
         self.base = base

@@ -176,7 +176,7 @@ public struct ServiceConfiguration: Sendable, Codable, Equatable {
         public var defaultSigma: Float = 0.25
         public var maxSigma: Float = 4
         /// Noisy copies per forward pass.
-        public var batchSize = 500
+        public var batchSize = 100
         /// Proxy mode: the upstream is queried n0 + n times per certificate; more is refused (400).
         public var maxUpstreamQueries = 200
         /// Concurrent upstream queries of one certificate.

@@ -37,7 +37,7 @@ struct EvaluateCertify: ParsableCommand {
     @Option(help: "Failure probability α of each certificate.") var alpha: Double = 0.001
     @Option(help: "Certify at most this many images.") var limit: Int = 500
     @Option(help: "Take every K-th test image.") var skip: Int = 1
-    @Option(help: "Noisy copies per forward pass.") var batchSize: Int = 1000
+    @Option(help: "Noisy copies per forward pass (100 keeps activations in cache; docs/PERFORMANCE.md).") var batchSize: Int = 100
     @Option(help: "Noise seed; image i uses seed + i, so resumed runs draw the same noise.") var seed: UInt64 = 0
     @Option(help: "Output folder.") var output: String
     @Flag(help: "Keep the rows already in --output and certify only the missing images.") var resume = false
