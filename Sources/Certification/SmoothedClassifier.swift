@@ -58,19 +58,19 @@ public struct SmoothedClassifier<Base: BaseClassifier>: Sendable {
     }
 
     /// `count` copies of one image plus independent N(0, σ²) noise, `[count] + shape`: no
-    /// clipping, as in Cohen et al. The noise of each chunk of copies comes from its own
-    /// generator split off `rng`, so the copies are filled in parallel yet reproducibly.
+    /// clipping, as in Cohen et al. Each copy's noise comes from its own generator split off
+    /// `rng`, so the copies are filled in parallel and a seed gives the same noise whatever the
+    /// number of cores.
     public static func noisyCopies(of image: [Float], shape: [Int], count: Int, sigma: Float,
                                    rng: inout RandomSource) -> Tensor {
         let size = image.count
         var out = Tensor(shape: [count] + shape)
-        let chunks = Parallel.chunkCount(count: count, maxChunks: max(1, ComputeSettings.parallelism))
-        let generators = (0..<chunks).map { _ in rng.split() }
+        let generators = (0..<count).map { _ in rng.split() }
         out.storage.withUnsafeMutableBufferPointer { buffer in
             let base = buffer.baseAddress!
-            Parallel.forEachChunk(count: count, maxChunks: chunks) { chunk, range in
-                var g = generators[chunk]
+            Parallel.forEachChunk(count: count, maxChunks: max(1, ComputeSettings.parallelism)) { range in
                 for copy in range {
+                    var g = generators[copy]
                     let row = base + copy * size
                     for i in 0..<size { row[i] = image[i] + sigma * g.nextNormal() }
                 }

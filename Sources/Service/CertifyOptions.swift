@@ -49,6 +49,17 @@ struct CertifyOptions: Sendable, Equatable {
         }
     }
 
+    /// A multipart batch certifies every image: its samples together may not exceed one
+    /// image's largest budget, `maxN + maxN0` (one request cannot hold an inference thread for
+    /// 64 × `maxN` forward passes).
+    func checkBudget(images: Int, limits: ServiceConfiguration.CertificationSettings) throws(ServiceError) {
+        let total = images * (n + n0), budget = limits.maxN + limits.maxN0
+        guard total <= budget else {
+            throw .badRequest("n: certifying \(images) images needs \(images) × (n + n0) = \(total) samples; "
+                + "at most \(budget) per request (certification.maxN + maxN0): send fewer images or a smaller n")
+        }
+    }
+
     /// The σ to smooth `model` with: the request's, else the model entry's `smoothingSigma`,
     /// else the model card's `noise_sigma`, else `certification.defaultSigma`.
     func sigma(for model: DefendedModel, configuration: ServiceConfiguration) -> Float {

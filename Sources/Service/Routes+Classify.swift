@@ -17,6 +17,7 @@ extension Routes {
         let model = try ctx.registry.model(named: options.model)
         options.adapt(to: model)
         let uploads = try ImageInput.uploads(request, maxImages: ctx.configuration.purification.maxBatchImages)
+        if let certifyOptions { try certifyOptions.checkBudget(images: uploads.count, limits: ctx.configuration.certification) }
         let maxPixels = ctx.configuration.purification.maxImagePixels
         var inputs: [Tensor] = []
         var sizes: [(Int, Int)] = []

@@ -76,7 +76,9 @@ struct SmoothingTests {
         for _ in 0..<20 where try smoothed.predict(Tensor(shape: [1, 1, 2]), n: 2000, alpha: 0.001, rng: &rng) == nil {
             abstained += 1
         }
-        #expect(abstained == 20)
+        // PREDICT names a class with probability ≤ α = 0.001 per call when the top two tie in
+        // expectation; one such call in 20 is allowed (two or more: probability ≈ 2·10⁻⁴).
+        #expect(abstained >= 19)
     }
 
     /// The certified radius is a true lower bound on g's robustness: attacking g with the
@@ -142,6 +144,21 @@ struct SmoothingTests {
                 #expect(got == name)
             }
         }
+    }
+
+    /// Copy i's noise is the i-th generator split off the caller's, whatever the number of
+    /// cores the copies are filled on: a seeded certificate is the same on every machine.
+    @Test func noisyCopies_doNotDependOnTheNumberOfCores() {
+        var rng = RandomSource(seed: 12)
+        let t = SmoothedClassifier<LinearToy>.noisyCopies(of: [0.1, 0.2], shape: [1, 1, 2], count: 37, sigma: 1, rng: &rng)
+        var reference = RandomSource(seed: 12)
+        var expected: [Float] = []
+        for _ in 0..<37 {
+            var g = reference.split()
+            expected += [0.1 + g.nextNormal(), 0.2 + g.nextNormal()]
+        }
+        #expect(t.storage == expected)
+        #expect(rng.next() == reference.next())   // the caller's generator advanced the same way
     }
 
     @Test func noisyCopies_haveTheRequestedSpread() {

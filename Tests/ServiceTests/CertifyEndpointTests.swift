@@ -75,6 +75,21 @@ struct CertifyEndpointTests {
         }
     }
 
+    @Test func multipartBatch_beyondTheSampleBudget_is400_withinItEachImageIsCertified() async throws {
+        try await TestService.with { s in
+            let (body, type) = TestService.multipart([try TestService.png(seed: 1), try TestService.png(seed: 2)])
+            let over = try await s.request("POST", "/v1/classify?certify=true&n=6000&n0=10", body: body, headers: ["Content-Type": type])
+            #expect(over.status == 400)
+            let message = (over.json["error"] as? [String: Any])?["message"] as? String ?? ""
+            #expect(message.hasPrefix("n: ") && message.contains("12020"), "\(message)")
+            let ok = try await s.request("POST", "/v1/classify?certify=true&n=50&n0=10", body: body, headers: ["Content-Type": type])
+            #expect(ok.status == 200)
+            let results = try #require(ok.json["results"] as? [[String: Any]])
+            #expect(results.count == 2 && results.allSatisfy { ($0["certificate"] as? [String: Any])?["n"] as? Int == 50 })
+            #expect(ok.json["certificate"] == nil)   // only single-image replies mirror it at the top
+        }
+    }
+
     @Test func certificationParameterWithoutCertify_is400() async throws {
         try await TestService.with { s in
             let r = try await s.request("POST", "/v1/classify?n=100", body: try TestService.png())
