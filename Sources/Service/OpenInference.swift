@@ -96,6 +96,7 @@ enum OpenInference {
         let query = HTTPQuery(body.query)
         var options = try RequestOptions(query: query, configuration: ctx.configuration)
         let certifyOptions = try CertifyOptions(query: query, limits: ctx.configuration.certification)
+        try certifyOptions?.checkBudget(images: images.batchSize, limits: ctx.configuration.certification)
         options.adapt(to: model)
         let results = try await ctx.scheduler.classify(model: model, images: images, options: options.defense)
         let n = results.count

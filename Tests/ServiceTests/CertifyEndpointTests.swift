@@ -116,6 +116,9 @@ struct CertifyEndpointTests {
             #expect(parameters["certify_n"] as? String == "200" && parameters["certify_denoiser"] as? String == "none")
             let bad = try JSONSerialization.data(withJSONObject: ["inputs": [input], "parameters": ["certify": true, "alpha": 2]])
             #expect(try await s.request("POST", "/v2/models/toy/infer", body: bad).status == 400)
+            // Two images × (n + n0) beyond maxN + maxN0 samples in one request.
+            let heavy = try JSONSerialization.data(withJSONObject: ["inputs": [input], "parameters": ["certify": true, "n": 9000]])
+            #expect(try await s.request("POST", "/v2/models/toy/infer", body: heavy).status == 400)
         }
     }
 }
