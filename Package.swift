@@ -12,8 +12,9 @@
 //   Imaging (PNG/JPEG codecs, colour conversion, resizing)
 //   Purification (VAE, patch VAE, JPEG purifiers)   ← Models, Imaging
 //   Attacks (FGSM, I-FGSM, PGD, CW, BPDA/EOT)        ← Models, Purification
+//   Certification (randomized smoothing: PREDICT, CERTIFY, statistics) ← Purification, Attacks
 //   HTTPServer (HTTP/1.1 on POSIX sockets + Dispatch, optional TLS)
-//   Service (routes, batching, metrics, configuration) ← HTTPServer, Purification
+//   Service (routes, batching, metrics, configuration) ← HTTPServer, Purification, Certification
 //   VAEGuardCLI → executable `vaeguard`
 //
 // Benchmarks live in Benchmarks/ and are only added when VAEGUARD_BENCHMARKS is set,
@@ -66,18 +67,19 @@ var package = Package(
         .target(name: "Imaging", dependencies: ["CSupport"], swiftSettings: swiftSettings),
         .target(name: "Purification", dependencies: ["Models", "Imaging"], swiftSettings: swiftSettings),
         .target(name: "Attacks", dependencies: ["Models", "Purification", "Datasets"], swiftSettings: swiftSettings),
+        .target(name: "Certification", dependencies: ["Engine", "NeuralNet", "Purification", "Attacks"], swiftSettings: swiftSettings),
         .target(name: "HTTPServer", dependencies: [
             "COpenSSL",
             .product(name: "Logging", package: "swift-log"),
         ], swiftSettings: swiftSettings),
         .target(name: "Service", dependencies: [
-            "HTTPServer", "Purification", "COpenSSL", "CSupport", "Attacks",
+            "HTTPServer", "Purification", "COpenSSL", "CSupport", "Attacks", "Certification",
             .product(name: "Logging", package: "swift-log"),
             .product(name: "Metrics", package: "swift-metrics"),
             .product(name: "Prometheus", package: "swift-prometheus"),
         ], swiftSettings: swiftSettings),
         .executableTarget(name: "VAEGuardCLI", dependencies: [
-            "Engine", "NeuralNet", "Datasets", "Models", "Training", "Purification", "Imaging", "Service", "CSupport", "Attacks",
+            "Engine", "NeuralNet", "Datasets", "Models", "Training", "Purification", "Imaging", "Service", "CSupport", "Attacks", "Certification",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
             .product(name: "Logging", package: "swift-log"),
         ], swiftSettings: swiftSettings),
@@ -87,6 +89,7 @@ var package = Package(
         .testTarget(name: "EngineTests", dependencies: ["Engine"], swiftSettings: swiftSettings),
         .testTarget(name: "NeuralNetTests", dependencies: ["NeuralNet"], exclude: ["Fixtures"], swiftSettings: swiftSettings),
         .testTarget(name: "DatasetsTests", dependencies: ["Datasets"], swiftSettings: swiftSettings),
+        .testTarget(name: "CertificationTests", dependencies: ["Certification", "Attacks"], swiftSettings: swiftSettings),
         .testTarget(name: "TrainingTests", dependencies: ["Training", "Attacks", "TestSupport"], swiftSettings: swiftSettings),
         .testTarget(name: "ImagingTests", dependencies: ["Imaging"], exclude: ["Fixtures"], swiftSettings: swiftSettings),
         .testTarget(name: "PurificationTests", dependencies: ["Purification", "TestSupport"], swiftSettings: swiftSettings),
@@ -107,7 +110,7 @@ if ProcessInfo.processInfo.environment["VAEGUARD_BENCHMARKS"] != nil {
     package.targets.append(
         .target(
             name: "VAEGuardBenchKit",
-            dependencies: ["Engine", "NeuralNet", "Models", "Imaging", "Purification", "HTTPServer",
+            dependencies: ["Engine", "NeuralNet", "Models", "Imaging", "Purification", "HTTPServer", "Certification",
                            .product(name: "Logging", package: "swift-log")],
             path: "Benchmarks/VAEGuardBenchKit",
             swiftSettings: swiftSettings))

@@ -43,7 +43,8 @@ public struct EvaluationModels: Sendable {
         let patch = try loadVAE(url(patchVAE, dataset == .mnist ? "patch-vae-gray-16" : "patch-vae-rgb-8"), role: "patchVAE")
         let arch = classifierFile.architecture
         let defended = DefendedModel(name: arch.name, version: arch.version, labels: arch.labels ?? [], classifier: net,
-                                     vae: whole?.0, patchVAE: patch?.0, threshold: .infinity)
+                                     vae: whole?.0, patchVAE: patch?.0, threshold: .infinity,
+                                     smoothingSigma: arch.metadata?["noise_sigma"].flatMap(Float.init))
         let text = "classifier \(arch.name)@\(arch.version) (\(classifierURL.path)); vae \(whole?.1 ?? "none"); patch vae \(patch?.1 ?? "none")"
         return EvaluationModels(defended: defended, classifierName: arch.name, description: text, fingerprint: fingerprint)
     }

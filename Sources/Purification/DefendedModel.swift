@@ -16,9 +16,13 @@ public final class DefendedModel: Sendable {
     /// Per-purifier thresholds where a purifier's scores live on another scale (the patch VAE
     /// reconstructs far more closely than the whole-image VAE); `threshold` otherwise.
     public let purifierThresholds: [PurifierKind: Float]
+    /// The Gaussian noise level σ the classifier was trained for, the default of randomized
+    /// smoothing (`certify=true`); nil when it was not trained with noise.
+    public let smoothingSigma: Float?
 
     public init(name: String, version: String, labels: [String], classifier: Sequential, vae: VariationalAutoencoder?,
-                patchVAE: VariationalAutoencoder?, threshold: Float, purifierThresholds: [PurifierKind: Float] = [:]) {
+                patchVAE: VariationalAutoencoder?, threshold: Float, purifierThresholds: [PurifierKind: Float] = [:],
+                smoothingSigma: Float? = nil) {
         self.name = name
         self.version = version
         self.labels = labels
@@ -27,6 +31,7 @@ public final class DefendedModel: Sendable {
         self.patchVAE = patchVAE
         self.threshold = threshold
         self.purifierThresholds = purifierThresholds
+        self.smoothingSigma = smoothingSigma
     }
 
     /// The flagging threshold for scores from `purifier`.

@@ -76,6 +76,11 @@ extension DemoPage {
             <label for="eps">ε (L∞) <output id="eps-out" for="eps">0.200</output></label>
             <input id="eps" name="eps" type="range" min="0.005" max="0.5" step="0.005" value="0.2">
           </div>
+          <div class="field">
+            <label><input id="certify" name="certify" type="checkbox"> Certify the original (randomized smoothing,
+              <span class="hint">n=<input id="certify-n" name="n" type="number" min="1" max="10000" step="1" value="200"
+              inputmode="numeric" aria-label="Noisy samples n"></span>)</label>
+          </div>
         </fieldset>
 
         <button id="run" type="submit" class="run">Run</button>
@@ -111,6 +116,7 @@ extension DemoPage {
           </article>
         </div>
         <p id="summary" class="summary"></p>
+        <p id="certificate" class="summary" hidden></p>
         <p class="note">Original and attacked images are classified by the bare classifier; the purified image is
           what the defended pipeline sees. Reconstruction error: mean squared difference between an image and its
           purification; above the model's threshold the image is flagged as suspected adversarial.</p>

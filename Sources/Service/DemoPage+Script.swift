@@ -1,7 +1,7 @@
 extension DemoPage {
     /// The page's JavaScript (no framework, no build step). Query parameters preset the
     /// controls: `model`, `sample`, `purifier`, `quality`, `samples`, `attack`, `eps`, `steps`,
-    /// `seed`; `autorun=1` runs once when the page is ready (used by the browser test and for
+    /// `seed`, `certify=1` (also certify the original); `autorun=1` runs once when the page is ready (used by the browser test and for
     /// shareable links). Uncaught errors are written into `#js-errors`; `body[data-state]`
     /// is `ready`, `running`, `done` or `error`.
     static let script: String = #"""
@@ -146,6 +146,7 @@ extension DemoPage {
           const v = params.get(name);
           if (v !== null) $(name).value = v;
         }
+        if (params.get('certify') === '1') $('certify').checked = true;
         updateFields();
       }
       // Gray digits need a larger ε than natural RGB images before the attack shows.
@@ -193,7 +194,13 @@ extension DemoPage {
             method: 'POST', body: blob, headers: headers({ 'Content-Type': blob.type || 'application/octet-stream' }),
           });
           if (!r.ok) throw new Error(await errorText(r));
-          render(await r.json());
+          const data = await r.json();
+          render(data);
+          $('certificate').hidden = !$('certify').checked;
+          if ($('certify').checked) {
+            status('Certifying the original with ' + ($('certify-n').value || '200') + ' noisy samples…');
+            renderCertificate(await certify(blob), data.attack);
+          }
           status('Done in ' + Math.round(lastTotal) + ' ms.');
           setState('done');
         } catch (e) {
@@ -204,6 +211,38 @@ extension DemoPage {
           $('run').disabled = false;
           $('results').setAttribute('aria-busy', 'false');
         }
+      }
+      // The certificate of the original image (POST /v1/classify?certify=true), beside the
+      // attack's measured L2 norm: an attack inside the certified ball cannot change the
+      // smoothed classifier's label (with probability 1 − α); outside it, nothing is promised.
+      async function certify(blob) {
+        const q = new URLSearchParams();
+        q.set('model', $('model').value);
+        const p = $('purifier').value;
+        q.set('purifier', p === 'jpeg' ? 'none' : p);
+        q.set('certify', 'true');
+        q.set('n', $('certify-n').value || '200');
+        if (params.get('seed')) q.set('seed', params.get('seed'));
+        const r = await fetch('/v1/classify?' + q.toString(), {
+          method: 'POST', body: blob, headers: headers({ 'Content-Type': blob.type || 'application/octet-stream' }),
+        });
+        if (!r.ok) throw new Error(await errorText(r));
+        return (await r.json()).certificate;
+      }
+      function renderCertificate(c, a) {
+        const settings = ' (σ=' + c.sigma + ', n=' + c.n + ', α=' + c.alpha + ', denoiser ' + c.denoiser + ')';
+        const parts = [];
+        if (c.abstained) {
+          parts.push('Certificate: the smoothed classifier abstains' + settings + '; no radius is certified.');
+        } else {
+          parts.push('Certificate: label ' + c.label + ' within L2 radius ' + c.radius_l2.toFixed(3) + settings + '.');
+          if (a.name !== 'none') {
+            parts.push('The attack\'s L2 norm ' + a.l2.toFixed(3) + (a.l2 < c.radius_l2
+              ? ' is inside the certified radius: the smoothed classifier keeps its label.'
+              : ' is outside the certified radius: the certificate does not cover it.'));
+          }
+        }
+        $('certificate').textContent = parts.join(' ');
       }
       let lastTotal = 0;
       function render(data) {

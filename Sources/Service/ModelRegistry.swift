@@ -128,7 +128,8 @@ public final class ModelRegistry: @unchecked Sendable {
                                   labels: cf.architecture.labels ?? (0..<(classifier.outputShape.first ?? 0)).map(String.init),
                                   classifier: classifier, vae: wholeVAE, patchVAE: patch, threshold: entry.threshold,
                                   purifierThresholds: Dictionary(uniqueKeysWithValues: (entry.purifierThresholds ?? [:])
-                                      .compactMap { k, v in PurifierKind(rawValue: k).map { ($0, v) } }))
+                                      .compactMap { k, v in PurifierKind(rawValue: k).map { ($0, v) } }),
+                                  smoothingSigma: cf.architecture.metadata?["noise_sigma"].flatMap(Float.init))
         return (model, missing)
     }
 

@@ -237,6 +237,11 @@ paths:
 
         When the named model is configured with its own `upstream`, the request is handled
         by the purifying proxy instead (reply as for `POST /v1/proxy`, including 502/504).
+
+        `certify=true` adds `certificate` (randomized smoothing, Cohen et al. 2019): the
+        smoothed classifier's label and a certified L2 radius, valid with probability ≥ 1 − alpha
+        for the smoothed classifier only; abstention is a normal 200 (docs/API.md, "Certified
+        robustness").
       parameters:
         - $ref: "#/components/parameters/Model"
         - $ref: "#/components/parameters/Purifier"
@@ -247,6 +252,11 @@ paths:
         - $ref: "#/components/parameters/Stride"
         - $ref: "#/components/parameters/Seed"
         - $ref: "#/components/parameters/TopK"
+        - $ref: "#/components/parameters/Certify"
+        - $ref: "#/components/parameters/CertifyN"
+        - $ref: "#/components/parameters/CertifyN0"
+        - $ref: "#/components/parameters/CertifyAlpha"
+        - $ref: "#/components/parameters/CertifySigma"
         - $ref: "#/components/parameters/RequestId"
       requestBody: {$ref: "#/components/requestBodies/ImageBatch"}
       responses:
@@ -334,6 +344,11 @@ paths:
         status (< 500), `Content-Type` and body with the defense headers added. The request's
         `X-Request-Id` is forwarded. `model` is accepted but the purifiers come from
         `upstream.purifierModel`.
+
+        `certify=true` queries the upstream n0 + n times with noisy, purified copies (at most
+        `certification.maxUpstreamQueries`, else 400), reads each label from the JSON reply's
+        `upstream.labelField`, and adds `certificate` to the relayed JSON object (502 when a
+        reply has no such field).
       parameters:
         - $ref: "#/components/parameters/Model"
         - $ref: "#/components/parameters/Purifier"
@@ -344,6 +359,11 @@ paths:
         - $ref: "#/components/parameters/Stride"
         - $ref: "#/components/parameters/Seed"
         - $ref: "#/components/parameters/TopK"
+        - $ref: "#/components/parameters/Certify"
+        - $ref: "#/components/parameters/CertifyN"
+        - $ref: "#/components/parameters/CertifyN0"
+        - $ref: "#/components/parameters/CertifyAlpha"
+        - $ref: "#/components/parameters/CertifySigma"
         - $ref: "#/components/parameters/RequestId"
       requestBody: {$ref: "#/components/requestBodies/SingleImage"}
       responses:
@@ -571,7 +591,10 @@ paths:
         (the same one `/v1/classify` uses and `/v1/models` lists).
         Outputs: `probabilities` FP32 `[N, classes]`, `reconstruction_error` FP32 `[N]`,
         `suspected_adversarial` BOOL `[N]`; all three, or those listed in `outputs`, in that
-        order. Batched with compatible v1 requests.
+        order. Batched with compatible v1 requests. The parameter `"certify": true` (with `n`,
+        `n0`, `alpha`, `sigma` as in v1) adds `certified_label` INT64 `[N]` (−1 = abstained) and
+        `certified_radius_l2` FP32 `[N]` to the outputs, and `certify_sigma`, `certify_n`,
+        `certify_n0`, `certify_alpha`, `certify_denoiser` to `parameters`.
 
         Binary tensor data (Triton's extension, what tritonclient sends by default): the body
         is the JSON request of `Inference-Header-Content-Length` bytes, then the input's raw
@@ -580,7 +603,7 @@ paths:
         `parameters.binary_data` is true (or, when not given, the request's
         `binary_data_output`) come back the same way: the reply is then
         `application/octet-stream`, the JSON header of `Inference-Header-Content-Length`
-        bytes, and the outputs' bytes in order (FP32 little-endian, BOOL one byte each), each
+        bytes, and the outputs' bytes in order (FP32 and INT64 little-endian, BOOL one byte each), each
         output's size in its `parameters.binary_data_size`.
       parameters:
         - $ref: "#/components/parameters/ModelName"
@@ -843,6 +866,40 @@ components:
         Fixed seed (unsigned 64-bit integer) for reproducible purification; without it each
         request draws fresh randomness. Seeded requests are not micro-batched with others.
       schema: {type: integer, minimum: 0, maximum: 18446744073709551615}
+    Certify:
+      name: certify
+      in: query
+      required: false
+      description: |
+        `true` adds a randomized-smoothing certificate (`certificate`); `n`, `n0`, `alpha` and
+        `sigma` need it.
+      schema: {type: boolean, default: false}
+    CertifyN:
+      name: n
+      in: query
+      required: false
+      description: Noisy samples that estimate the top class's probability (limit `certification.maxN`).
+      schema: {type: integer, minimum: 1, maximum: 10000, default: 1000}
+    CertifyN0:
+      name: n0
+      in: query
+      required: false
+      description: Noisy samples that select the class (limit `certification.maxN0`).
+      schema: {type: integer, minimum: 1, maximum: 1000, default: 100}
+    CertifyAlpha:
+      name: alpha
+      in: query
+      required: false
+      description: Failure probability of the certificate.
+      schema: {type: number, format: double, minimum: 1.0e-9, maximum: 0.5, default: 0.001}
+    CertifySigma:
+      name: sigma
+      in: query
+      required: false
+      description: |
+        Noise level σ in pixel units (images in [0, 1]); default the model entry's
+        `smoothingSigma`, else the model card's `noise_sigma`, else `certification.defaultSigma`.
+      schema: {type: number, format: float, exclusiveMinimum: 0, maximum: 4}
     TopK:
       name: top_k
       in: query
@@ -1186,6 +1243,24 @@ components:
         purify_ms: {type: number, format: double}
         classify_ms: {type: number, format: double}
         total_ms: {type: number, format: double}
+    Certificate:
+      type: object
+      description: |
+        CERTIFY of the smoothed classifier g(x) = argmax_c P(f(D(x + δ)) = c), δ ~ N(0, σ²I):
+        with probability ≥ 1 − alpha, g returns `label` for every input within L2 distance
+        `radius_l2` of this one (pixel units). L2 only; for g, not for the base classifier.
+      required: [label, index, radius_l2, sigma, n, n0, alpha, abstained, denoiser, p_a_lower]
+      properties:
+        label: {type: string, nullable: true, description: The certified label; null when abstained.}
+        index: {type: integer, nullable: true, description: Its class index; null when abstained or behind the proxy.}
+        radius_l2: {type: number, format: double, description: σ·Φ⁻¹(p_a_lower); 0 when abstained.}
+        sigma: {type: number, format: double}
+        n: {type: integer}
+        n0: {type: integer}
+        alpha: {type: number, format: double}
+        abstained: {type: boolean, description: true when p_a_lower ≤ 1/2 (a normal 200 reply).}
+        denoiser: {type: string, enum: [none, vae, patch-vae], description: The denoiser D (the request's purifier).}
+        p_a_lower: {type: number, format: double, description: One-sided Clopper–Pearson lower bound on P(f(D(x + δ)) = label).}
     ImageResult:
       type: object
       required: [width, height, predictions, reconstruction_error, suspected_adversarial]
@@ -1198,6 +1273,7 @@ components:
           items: {$ref: "#/components/schemas/Prediction"}
         reconstruction_error: {type: number, format: float, description: Mean squared difference between the model input and its purified version.}
         suspected_adversarial: {type: boolean, description: reconstruction_error > threshold.}
+        certificate: {$ref: "#/components/schemas/Certificate"}
     ClassifyResponse:
       type: object
       required: [request_id, model, purifier, threshold, results, timings]
@@ -1211,6 +1287,9 @@ components:
           items: {$ref: "#/components/schemas/Prediction"}
         reconstruction_error: {type: number, format: float, description: Single-image requests only.}
         suspected_adversarial: {type: boolean, description: Single-image requests only.}
+        certificate:
+          allOf: [{$ref: "#/components/schemas/Certificate"}]
+          description: With `certify=true`, single-image requests only (mirrors results[0]).
         threshold: {type: number, format: float, description: The model's reconstruction-error threshold.}
         results:
           type: array
@@ -1402,18 +1481,19 @@ components:
         parameters:
           type: object
           description: |
-            The v1 options (purifier, samples, ensemble, sampling, quality, stride, seed), as
-            strings or numbers, and `binary_data_output` (boolean: outputs come as binary data
-            unless an output says otherwise).
+            The v1 options (purifier, samples, ensemble, sampling, quality, stride, seed,
+            certify, n, n0, alpha, sigma), as strings, numbers or booleans, and
+            `binary_data_output` (boolean: outputs come as binary data unless an output says
+            otherwise).
           additionalProperties: {}
         outputs:
           type: array
-          description: The outputs to return, in this order; all three when absent.
+          description: The outputs to return, in this order; all of them when absent (the certificate's two only with `certify`).
           items:
             type: object
             required: [name]
             properties:
-              name: {type: string, enum: [probabilities, reconstruction_error, suspected_adversarial]}
+              name: {type: string, enum: [probabilities, reconstruction_error, suspected_adversarial, certified_label, certified_radius_l2]}
               parameters:
                 type: object
                 properties:
@@ -1422,8 +1502,8 @@ components:
       type: object
       required: [name, datatype, shape]
       properties:
-        name: {type: string, enum: [probabilities, reconstruction_error, suspected_adversarial]}
-        datatype: {type: string, enum: [FP32, BOOL]}
+        name: {type: string, enum: [probabilities, reconstruction_error, suspected_adversarial, certified_label, certified_radius_l2]}
+        datatype: {type: string, enum: [FP32, BOOL, INT64]}
         shape:
           type: array
           items: {type: integer}
@@ -1447,7 +1527,7 @@ components:
           items: {$ref: "#/components/schemas/InferOutputTensor"}
         parameters:
           type: object
-          description: "`purifier`: the purifier used."
+          description: "`purifier`: the purifier used; with certify, `certify_sigma`, `certify_n`, `certify_n0`, `certify_alpha`, `certify_denoiser`."
           additionalProperties: {type: string}
 """###
 }

@@ -10,8 +10,11 @@ import Purification
 /// flat row-major or nested, or Triton's binary tensor data. Request-level `parameters` take
 /// the v1 query options (`purifier`, `samples`, `seed`, …) and `binary_data_output`. Outputs:
 /// `probabilities` `[N, classes]`, `reconstruction_error` `[N]`, `suspected_adversarial` `[N]`
-/// (BOOL), all or the listed ones (`OpenInference+Response.swift`). Every model route also
-/// answers under `/versions/{version}`; errors are `{"error": "…"}` (`OpenInferenceErrors`).
+/// (BOOL); with the parameter `"certify": true`, also `certified_label` `[N]` (INT64,
+/// −1 = abstained) and `certified_radius_l2` `[N]` (FP32), the certificate's σ, n, n0, α and
+/// denoiser in `parameters`; all or the listed ones (`OpenInference+Response.swift`). Every
+/// model route also answers under `/versions/{version}`; errors are `{"error": "…"}`
+/// (`OpenInferenceErrors`).
 enum OpenInference {
     static func register(_ r: inout Router, _ ctx: ServiceContext) {
         r.get("/v2") { _ in
@@ -120,21 +123,37 @@ enum OpenInference {
             do throws(InferRequestError) { body = try InferRequest.parse(request.bodyData, headerLength: headerLength) } catch { throw error.serviceError }
             return (body, try tensor(from: body.input, model: model))
         }
-        let selection = try OutputSelection(body)
         // Request parameters use the v1 option names; the model is the path's.
-        var options = try RequestOptions(query: HTTPQuery(body.query), configuration: ctx.configuration, model: model.name,
+        let query = HTTPQuery(body.query)
+        var options = try RequestOptions(query: query, configuration: ctx.configuration, model: model.name,
                                          noun: "request parameter")
+        let certifyOptions = try CertifyOptions(query: query, limits: ctx.configuration.certification)
+        try certifyOptions?.checkBudget(images: images.batchSize, limits: ctx.configuration.certification)
+        let selection = try OutputSelection(body, certify: certifyOptions != nil)
         options.adapt(to: model, configuration: ctx.configuration)
         let defense = options.defense
-        try ctx.checkCost("\(images.batchSize) image(s) × \(defense.samples) sample(s) of \(defense.purifier.rawValue)") {
-            () throws(PurificationError) in try model.classificationFLOPs(count: images.batchSize, options: defense)
+        try ctx.checkCost("\(images.batchSize) image(s) × \(defense.samples) sample(s) of \(defense.purifier.rawValue)"
+                          + (certifyOptions.map { ", certified with n0 + n = \($0.n0 + $0.n) samples each" } ?? "")) {
+            () throws(PurificationError) in
+            try model.classificationFLOPs(count: images.batchSize * (1 + (certifyOptions.map { $0.n0 + $0.n } ?? 0)),
+                                          options: defense)
         }
         let results = try await ctx.scheduler.classify(model: model, images: images, options: defense)
-        withExtendedLifetime(lease) {}
         for r in results { ctx.metrics.scored(model: model.name, error: r.reconstructionError, suspected: r.suspectedAdversarial) }
         ctx.metrics.purified(model: model.name, purifier: defense.purifier.rawValue, count: results.count)
-        return try selection.response(results: results, model: model, id: body.id ?? request.requestID,
-                                      parameters: ["purifier": defense.purifier.rawValue])
+        var parameters = ["purifier": defense.purifier.rawValue]
+        var certificates: [CertificateBody]?
+        if let certifyOptions {
+            let made = try await Routes.certify(images, model: model, defense: defense, options: certifyOptions, ctx: ctx)
+            certificates = made
+            if let c = made.first {
+                parameters.merge(["certify_sigma": String(c.sigma), "certify_n": String(c.n), "certify_n0": String(c.n0),
+                                  "certify_alpha": String(c.alpha), "certify_denoiser": c.denoiser]) { a, _ in a }
+            }
+        }
+        withExtendedLifetime(lease) {}
+        return try selection.response(results: results, certificates: certificates, model: model,
+                                      id: body.id ?? request.requestID, parameters: parameters)
     }
 
     /// Reads one OIP input tensor into `[N, H, W, C]` floats in [0, 1] (the decoding and

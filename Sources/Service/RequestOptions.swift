@@ -5,15 +5,15 @@ import Purification
 
 /// Query parameters of the inference routes, validated with messages that name the
 /// parameter: `model`, `purifier`, `samples`, `ensemble`, `sampling`, `quality`, `stride`,
-/// `seed`, `top_k`.
+/// `seed`, `top_k` (and the certification parameters of `CertifyOptions`).
 struct RequestOptions {
     var model: String
     var defense: DefenseOptions
     var purifierGiven: Bool
     var topK: Int
 
-    static let known: Set<String> = ["model", "purifier", "samples", "ensemble", "sampling", "quality", "stride", "seed", "top_k",
-                                     "attack", "eps", "steps"]
+    static let known = Set(["model", "purifier", "samples", "ensemble", "sampling", "quality", "stride", "seed", "top_k",
+                            "attack", "eps", "steps"]).union(CertifyOptions.keys)
 
     /// `model` names the model when the route's path does (`/v2/models/{name}/infer`);
     /// `noun` is what the message calls an unknown key ("query parameter", or "parameter"

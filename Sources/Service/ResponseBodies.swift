@@ -15,6 +15,8 @@ struct ImageResult: Codable, Sendable {
     var predictions: [Prediction]
     var reconstructionError: Float
     var suspectedAdversarial: Bool
+    /// With `certify=true`: the smoothed classifier's certified label and L2 radius.
+    var certificate: CertificateBody?
 }
 
 struct ModelInfo: Codable, Sendable {
@@ -43,6 +45,7 @@ struct ClassifyResponse: Codable, Sendable {
     var predictions: [Prediction]?
     var reconstructionError: Float?
     var suspectedAdversarial: Bool?
+    var certificate: CertificateBody?
     var threshold: Float
     var results: [ImageResult]
     var timings: Timings

@@ -10,6 +10,7 @@ extension Routes {
         let clock = ContinuousClock()
         let start = clock.now
         var options = try RequestOptions(query: request.query, configuration: ctx.configuration)
+        let certifyOptions = try CertifyOptions(query: request.query, limits: ctx.configuration.certification)
         if let entry = ctx.configuration.models.entries.first(where: { $0.name == options.model }), entry.upstream != nil {
             return try await proxy(request, ctx, entry: entry)
         }
@@ -19,9 +20,13 @@ extension Routes {
         // Multipart parsing, header reads and decoding run on the CPU pool, after both budgets.
         let probed = try await ctx.cpu.run { try ImageInput.probedUploads(request, maxImages: maxImages, maxPixels: maxPixels) }
         let uploads = probed.map(\.upload)
+        if let certifyOptions { try certifyOptions.checkBudget(images: uploads.count, limits: ctx.configuration.certification) }
         let defense = options.defense
-        try ctx.checkCost("\(probed.count) image(s) × \(defense.samples) sample(s) of \(defense.purifier.rawValue)") {
-            () throws(PurificationError) in try model.classificationFLOPs(count: probed.count, options: defense)
+        // Certification classifies n0 + n noisy copies of each image on top of the reply's own pass.
+        let certifiedCopies = certifyOptions.map { $0.n0 + $0.n } ?? 0
+        try ctx.checkCost("\(probed.count) image(s) × \(defense.samples) sample(s) of \(defense.purifier.rawValue)"
+                          + (certifyOptions.map { ", certified with n0 + n = \($0.n0 + $0.n) samples each" } ?? "")) {
+            () throws(PurificationError) in try model.classificationFLOPs(count: probed.count * (1 + certifiedCopies), options: defense)
         }
         let shape = model.inputShape
         let lease = try ctx.reservePixels(probed.reduce(0) {
@@ -39,15 +44,22 @@ extension Routes {
         let decoded = clock.now
         let purifier: any Purifier
         do { purifier = try model.purifier(for: options.defense) } catch { throw ServiceError.from(error) }
-        let results = try await ctx.scheduler.classify(model: model, images: Tensor.concatenate(inputs), options: options.defense)
+        let batch = Tensor.concatenate(inputs)
+        let results = try await ctx.scheduler.classify(model: model, images: batch, options: options.defense)
+        var certificates: [CertificateBody]?
+        if let certifyOptions {
+            certificates = try await certify(batch, model: model, defense: options.defense, options: certifyOptions, ctx: ctx)
+        }
         withExtendedLifetime(lease) {}
         let done = clock.now
-        let imageResults = zip(results, zip(uploads, sizes)).map { result, item in
+        let imageResults = zip(results, zip(uploads, sizes)).enumerated().map { i, pair in
+            let (result, item) = pair
             ctx.metrics.scored(model: model.name, error: result.reconstructionError, suspected: result.suspectedAdversarial)
             ctx.metrics.purified(model: model.name, purifier: purifier.kind.rawValue)
             return ImageResult(filename: item.0.filename, width: item.1.width, height: item.1.height,
                                predictions: result.predictions(labels: model.labels, topK: options.topK),
-                               reconstructionError: result.reconstructionError, suspectedAdversarial: result.suspectedAdversarial)
+                               reconstructionError: result.reconstructionError, suspectedAdversarial: result.suspectedAdversarial,
+                               certificate: certificates?[i])
         }
         let purifyTime = results.first?.purifyDuration ?? .zero, classifyTime = results.first?.classifyDuration ?? .zero
         ctx.metrics.stage("purify", model: model.name, duration: purifyTime)
@@ -58,7 +70,7 @@ extension Routes {
             requestId: request.requestID, model: ModelInfo(name: model.name, version: model.version),
             purifier: PurifierInfo(name: purifier.kind.rawValue, settings: purifier.settings.merging(options.defense.reported) { a, _ in a }),
             predictions: single?.predictions, reconstructionError: single?.reconstructionError,
-            suspectedAdversarial: single?.suspectedAdversarial, threshold: model.threshold(for: purifier.kind), results: imageResults,
+            suspectedAdversarial: single?.suspectedAdversarial, certificate: single?.certificate, threshold: model.threshold(for: purifier.kind), results: imageResults,
             timings: Timings(decodeMs: (decoded - start).milliseconds,
                              queueMs: max(0, (inference - purifyTime - classifyTime).milliseconds),
                              purifyMs: purifyTime.milliseconds, classifyMs: classifyTime.milliseconds,
@@ -76,7 +88,7 @@ extension Routes {
         let model = try ctx.registry.model(named: upstream?.purifierModel ?? options.model)
         if let upstream, !options.purifierGiven { options.defense.purifier = upstream.purifier }
         if upstream == nil { options.adapt(to: model, configuration: ctx.configuration) }
-        let (purified, score, used, lease) = try await purifyUpload(request, model: model, options: options, ctx: ctx,
+        let (purified, score, used, lease, _) = try await purifyUpload(request, model: model, options: options, ctx: ctx,
                                                                     defaultForOtherSizes: upstream?.purifier ?? .patchVAE)
         let wantsJPEG = request.headers["Accept"]?.lowercased().contains("image/jpeg") == true
         var headers = HTTPHeaders()
@@ -99,10 +111,11 @@ extension Routes {
 
     /// Reads the one uploaded image of `request`, prices its purification (cost budget),
     /// reserves its pixel memory, decodes it off the cooperative pool and purifies it. The
-    /// lease must be kept until the caller is done with the purified image.
+    /// lease must be kept until the caller is done with the purified image (and the decoded
+    /// original, which proxy certification smooths).
     static func purifyUpload(_ request: HTTPRequest, model: DefendedModel, options: RequestOptions, ctx: ServiceContext,
                              defaultForOtherSizes: PurifierKind = .patchVAE) async throws
-        -> (image: Image, score: Float, purifier: any Purifier, lease: PixelLease) {
+        -> (image: Image, score: Float, purifier: any Purifier, lease: PixelLease, original: Image) {
         let maxPixels = ctx.configuration.purification.maxImagePixels
         let probed = try await ctx.cpu.run { try ImageInput.probedUploads(request, maxImages: 1, maxPixels: maxPixels)[0] }
         let info = probed.info
@@ -117,7 +130,7 @@ extension Routes {
         let lease = try ctx.reservePixels(ImageInput.heldBytes(info, channels: model.inputShape[2], purified: true))
         let image = try await ctx.cpu.run { try ImageInput.decode(probed.upload.bytes, maxPixels: maxPixels) }
         let (purified, score, purifier) = try await purifyAnySize(image, model: model, defense: defense, ctx: ctx)
-        return (purified, score, purifier, lease)
+        return (purified, score, purifier, lease, image)
     }
 
     /// The defense for an image of `width`×`height`: when the request named no purifier,

@@ -12,9 +12,10 @@ extension Routes {
             throw ServiceError.notFound("no upstream classifier is configured (set 'upstream' in the configuration)")
         }
         var options = try RequestOptions(query: request.query, configuration: ctx.configuration)
+        let certifyOptions = try CertifyOptions(query: request.query, limits: ctx.configuration.certification)
         if !options.purifierGiven { options.defense.purifier = upstream.purifier }
         let purifierModel = try ctx.registry.model(named: upstream.purifierModel)
-        let (purified, score, purifier, lease) = try await purifyUpload(request, model: purifierModel, options: options, ctx: ctx,
+        let (purified, score, purifier, lease, image) = try await purifyUpload(request, model: purifierModel, options: options, ctx: ctx,
                                                                         defaultForOtherSizes: upstream.purifier)
         let type = upstream.contentType == "image/jpeg" ? "image/jpeg" : "image/png"
         let encoded = try await ctx.cpu.run { () throws -> [UInt8] in
@@ -22,7 +23,6 @@ extension Routes {
                 throw ServiceError.internalError("encoding for upstream failed: \(error)")
             }
         }
-        withExtendedLifetime(lease) {}
         // Client-facing messages leave out the upstream's address (an internal URL); the log has it.
         let clock = ContinuousClock()
         let sent = clock.now
@@ -50,6 +50,20 @@ extension Routes {
         headers["X-VAEGuard-Upstream-Status"] = String(reply.status)
         if let retry = reply.retryAfter { headers["Retry-After"] = retry }
         addDefenseHeaders(&headers, purifier: purifier, score: score, model: purifierModel)
-        return HTTPResponse(status: HTTPStatus(code: reply.status), headers: headers, body: reply.body)
+        var body = reply.body
+        if let certifyOptions {
+            // The relayed reply is the upstream's JSON object with `certificate` added.
+            let certificate = try await proxyCertificate(image, options: certifyOptions, defense: options.defense,
+                                                         purifierModel: purifierModel, upstream: upstream, entry: entry,
+                                                         request: request, ctx: ctx)
+            guard var object = try? JSONSerialization.jsonObject(with: Data(reply.body)) as? [String: Any] else {
+                throw ServiceError.upstreamFailed("certification needs the upstream's reply to be a JSON object")
+            }
+            object["certificate"] = try JSONSerialization.jsonObject(with: JSONEncoder.api.encode(certificate))
+            body = Array(try JSONSerialization.data(withJSONObject: object, options: [.sortedKeys]))
+            headers["Content-Type"] = "application/json"
+        }
+        withExtendedLifetime(lease) {}
+        return HTTPResponse(status: HTTPStatus(code: reply.status), headers: headers, body: body)
     }
 }

@@ -12,6 +12,7 @@ public struct ServiceConfiguration: Sendable, Codable, Equatable {
     public var batching = Batching()
     public var auth = Auth()
     public var upstream: Upstream?
+    public var certification = CertificationSettings()
     public var logging = Logging()
 
     public init() {}
@@ -53,10 +54,13 @@ public struct ServiceConfiguration: Sendable, Codable, Equatable {
         public var defaultPurifier: PurifierKind?
         /// Forward purified images to this classifier instead of a built-in one.
         public var upstream: Upstream?
+        /// Noise level σ of `certify=true`; nil = the classifier's model card
+        /// (`noise_sigma`, set by `train classifier --noise-sigma`), else `certification.defaultSigma`.
+        public var smoothingSigma: Float?
 
         public init(name: String, classifier: String? = nil, vae: String? = nil, patchVAE: String? = nil,
                     threshold: Float = 0.02, purifierThresholds: [String: Float]? = nil,
-                    defaultPurifier: PurifierKind? = nil, upstream: Upstream? = nil) {
+                    defaultPurifier: PurifierKind? = nil, upstream: Upstream? = nil, smoothingSigma: Float? = nil) {
             self.name = name
             self.classifier = classifier
             self.vae = vae
@@ -65,6 +69,7 @@ public struct ServiceConfiguration: Sendable, Codable, Equatable {
             self.purifierThresholds = purifierThresholds
             self.defaultPurifier = defaultPurifier
             self.upstream = upstream
+            self.smoothingSigma = smoothingSigma
         }
 
         public init(from decoder: any Decoder) throws {
@@ -77,6 +82,7 @@ public struct ServiceConfiguration: Sendable, Codable, Equatable {
             purifierThresholds = try c.decodeIfPresent([String: Float].self, forKey: .purifierThresholds)
             defaultPurifier = try c.decodeIfPresent(PurifierKind.self, forKey: .defaultPurifier)
             upstream = try c.decodeIfPresent(Upstream.self, forKey: .upstream)
+            smoothingSigma = try c.decodeIfPresent(Float.self, forKey: .smoothingSigma)
         }
     }
 
@@ -154,6 +160,8 @@ public struct ServiceConfiguration: Sendable, Codable, Equatable {
         public var purifier: PurifierKind = .patchVAE
         /// Which built-in model's purifiers to use (its channel count decides gray or RGB).
         public var purifierModel = "cifar10"
+        /// `certify=true` through the proxy: the key of the upstream's JSON reply holding its label.
+        public var labelField = "label"
 
         public init(url: String) { self.url = url }
 
@@ -166,7 +174,30 @@ public struct ServiceConfiguration: Sendable, Codable, Equatable {
             timeoutSeconds = try c.decodeIfPresent(Double.self, forKey: .timeoutSeconds) ?? 10
             purifier = try c.decodeIfPresent(PurifierKind.self, forKey: .purifier) ?? .patchVAE
             purifierModel = try c.decodeIfPresent(String.self, forKey: .purifierModel) ?? "cifar10"
+            labelField = try c.decodeIfPresent(String.self, forKey: .labelField) ?? "label"
         }
+    }
+
+    /// Limits and defaults of `certify=true` (randomized smoothing, docs/API.md).
+    public struct CertificationSettings: Sendable, Codable, Equatable {
+        /// Noisy samples n that estimate the top class's probability, by default and at most.
+        public var defaultN = 1000
+        public var maxN = 10_000
+        /// Noisy samples n0 that select the class.
+        public var defaultN0 = 100
+        public var maxN0 = 1000
+        /// The certificate fails with probability at most alpha.
+        public var defaultAlpha = 0.001
+        public var minAlpha = 1e-9
+        /// σ for models with none in their entry or model card, and the largest a request may ask for.
+        public var defaultSigma: Float = 0.25
+        public var maxSigma: Float = 4
+        /// Noisy copies per forward pass.
+        public var batchSize = 100
+        /// Proxy mode: the upstream is queried n0 + n times per certificate; more is refused (400).
+        public var maxUpstreamQueries = 200
+        /// Concurrent upstream queries of one certificate.
+        public var upstreamConcurrency = 8
     }
 
     public struct Logging: Sendable, Codable, Equatable {
@@ -283,6 +314,19 @@ extension ServiceConfiguration {
                       "auth.apiKeys[\(i)] has leading or trailing whitespace, which no client can send in a header")
             try check(!key.unicodeScalars.contains { $0.properties.generalCategory == .control },
                       "auth.apiKeys[\(i)] contains a control character")
+        }
+        let cert = certification
+        try check(cert.maxN >= 1 && (1...cert.maxN).contains(cert.defaultN), "certification.defaultN must be in 1…certification.maxN")
+        try check(cert.maxN0 >= 1 && (1...cert.maxN0).contains(cert.defaultN0), "certification.defaultN0 must be in 1…certification.maxN0")
+        try check(cert.minAlpha > 0 && cert.minAlpha <= cert.defaultAlpha && cert.defaultAlpha <= 0.5,
+                  "certification.defaultAlpha must be in certification.minAlpha…0.5 and minAlpha positive")
+        try check(cert.maxSigma > 0 && cert.defaultSigma > 0 && cert.defaultSigma <= cert.maxSigma,
+                  "certification.defaultSigma must be in (0, certification.maxSigma]")
+        try check(cert.batchSize > 0, "certification.batchSize must be positive")
+        try check(cert.maxUpstreamQueries >= 0, "certification.maxUpstreamQueries must be ≥ 0")
+        try check(cert.upstreamConcurrency > 0, "certification.upstreamConcurrency must be positive")
+        for e in models.entries {
+            if let s = e.smoothingSigma { try check(s > 0 && s <= cert.maxSigma, "model '\(e.name)': smoothingSigma must be in (0, certification.maxSigma]") }
         }
         try check(auth.rateLimitPerSecond >= 0, "auth.rateLimitPerSecond must be ≥ 0")
         try check(["trace", "debug", "info", "notice", "warning", "error", "critical"].contains(logging.level),

@@ -1,6 +1,7 @@
 import HTTPServer
 import Imaging
 import Purification
+import Certification
 
 /// Errors the service answers with; each knows its HTTP status.
 public enum ServiceError: Error, CustomStringConvertible, HTTPErrorConvertible {
@@ -73,6 +74,15 @@ public enum ServiceError: Error, CustomStringConvertible, HTTPErrorConvertible {
         case .stopped(.cancelled): return .timedOut(error.description)
         case .stopped(.overBudget(let seconds)):
             return .timedOut("the request ran longer than the running-time budget of \(seconds) s (batching.maxRunSeconds)")
+        }
+    }
+
+    static func from(_ error: CertificationError) -> ServiceError {
+        switch error {
+        case .invalidParameter: return .badRequest(error.description)
+        case .purification(let e): return from(e)
+        case .baseClassifier(let m): return .upstreamFailed(m)
+        case .io(let m): return .internalError(m)
         }
     }
 }

@@ -35,6 +35,7 @@ public final class Trainer {
         let test = options.testLimit.map { test.prefix($0) } ?? test
         if let method = options.adversarial {
             guard purifier == nil else { throw NeuralNetError.invalidSpec("adversarial training does not mix in VAE reconstructions") }
+            guard options.noiseSigma == 0 else { throw NeuralNetError.invalidSpec("adversarial training and Gaussian noise augmentation (--noise-sigma) do not combine") }
             return try trainAdversarially(method, model: model, run: &run, train: train, test: test)
         }
         let (params, optimizer) = (run.network.trainableParameters, run.optimizer)
@@ -47,6 +48,7 @@ public final class Trainer {
             return TrainingRun.Epoch(steps: batches.count) { step in
                 var (x, y) = sampler.batch(batches[step])
                 if let purifier { Self.purifyFraction(&x, fraction: options.purifiedFraction, vae: purifier, context: &context) }
+                if options.noiseSigma > 0 { x = Self.addingNoise(x, sigma: options.noiseSigma, rng: &context.rng) }
                 let (logits, caches) = model.forward(x, context: &context)
                 let (loss, grad) = Losses.softmaxCrossEntropy(logits: logits, labels: y)
                 gradients.reset()
@@ -61,6 +63,10 @@ public final class Trainer {
                 var evalContext = ForwardContext.inference(seed: 11)
                 let purified = Evaluation.accuracy(model, on: test) { purifier.reconstruct($0, sampling: .sample, context: &evalContext) }
                 text += String(format: " (%.2f%% after VAE purification)", purified * 100)
+            }
+            if options.noiseSigma > 0 {
+                let noisy = Self.denoisedAccuracy(vae: nil, classifier: model, test: test, sigma: options.noiseSigma).noisy
+                text += String(format: ", %.2f%% under noise σ=%g", noisy * 100, options.noiseSigma)
             }
             return (accuracy, text)
         })
@@ -143,6 +149,7 @@ public final class Trainer {
         meta["cpu"] = CPUInfo.current.brand
         meta["blas_kernel"] = BLASRuntime.coreName
         for (key, value) in metrics { meta[key] = value }
+        if options.noiseSigma > 0 { meta["noise_sigma"] = String(options.noiseSigma) }   // the service's default σ
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys]
         meta["options"] = String(decoding: try encoder.encode(options), as: UTF8.self)

@@ -65,6 +65,11 @@ public struct TrainingOptions: Sendable, Codable {
     public var epsilonWarmupEpochs: Double = 0
     /// Learning-rate schedule: `step` (milestones × gamma) or `cyclic` (one-cycle triangle).
     public var scheduleKind = ScheduleKind.step
+    /// Gaussian noise augmentation σ (randomized smoothing): classifiers see x + N(0, σ²) in
+    /// training; `trainDenoiser` learns to undo it. 0 = off.
+    public var noiseSigma: Float = 0
+    /// `trainDenoiser`: weight λ of the stability loss CE(f(D(x + δ)), argmax f(x)).
+    public var stabilityWeight: Float = 1
     /// Output
     public var outputDirectory = "models"
     public var checkpointDirectory = "checkpoints"

@@ -8,11 +8,11 @@ import Purification
 import Training
 import Attacks
 
-/// `vaeguard evaluate`: attacks × ε × defenses × threat models × seeds on the first N test
+/// `vaeguard evaluate [grid]`: attacks × ε × defenses × threat models × seeds on the first N test
 /// images, with CSV/JSON results, a markdown summary and SVG plots; resumable.
-struct EvaluateCommand: ParsableCommand {
+struct EvaluateGrid: ParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "evaluate",
+        commandName: "grid",
         abstract: "Evaluate defenses against FGSM / I-FGSM / PGD / CW under oblivious and adaptive (EOT, BPDA) attacks.",
         discussion: """
         Threat models (the `threat` column):

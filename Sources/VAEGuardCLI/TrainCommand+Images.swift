@@ -32,8 +32,8 @@ extension TrainCommand {
             side = imageSize ?? 64
             guard side >= patch else { throw ValidationError("--image-size \(side) is smaller than --patch \(patch)") }
             arch = PaperArchitectures.patchVAE(patch: patch, channels: channels, latent: latent ?? 128, width: width)
-        case .guidedVAE:
-            throw ValidationError("guided-vae trains on --dataset only")
+        case .guidedVAE, .denoiser:
+            throw ValidationError("\(what.rawValue) trains on --dataset only")
         }
         if imageSize != nil && what != .patchVAE {
             throw ValidationError("--image-size applies to patch-vae; \(what.rawValue) takes \(side)×\(side) (the paper's architecture)")

@@ -28,10 +28,17 @@ struct TrainCommand: ParsableCommand {
         --adversarial: every batch is attacked (pgd, fgsm-rs) or joined by TRADES's adversarial
         images; each epoch logs PGD accuracy on --robust-test-images held-out images and the
         run stops, keeping the best epoch, if it falls by more than --collapse-drop.
+        Randomized smoothing (docs/API.md, certify=true):
+          vaeguard train classifier --dataset mnist --noise-sigma 0.25 --name mnist-classifier-noise-0.25
+          vaeguard train denoiser --dataset mnist --initial-weights models/mnist-vae.json \
+            --classifier models/mnist-classifier.json --noise-sigma 0.25 --epochs 5 --output runs/denoiser
+        --noise-sigma adds N(0, σ²) to every training input (Cohen et al. 2019) and records noise_sigma in the
+        model card (the service's default σ). denoiser: fine-tunes the VAE to map x + δ to x with the MSE
+        objective plus --stability-weight × CE(f(D(x + δ)), argmax f(x)) (Salman et al. 2020), f frozen.
         """)
 
     enum What: String, ExpressibleByArgument, CaseIterable {
-        case classifier, vae, patchVAE = "patch-vae", guidedVAE = "guided-vae"
+        case classifier, vae, patchVAE = "patch-vae", guidedVAE = "guided-vae", denoiser
     }
 
     @Argument(help: "What to train: classifier, vae, patch-vae or guided-vae.")
@@ -98,6 +105,10 @@ struct TrainCommand: ParsableCommand {
     @Option(help: "guided-vae with --attack-through pipeline: EOT noise draws per attack step.") var attackEot: Int = 1
     @Option(help: "classifier: a residual architecture instead of the paper's: resnet<6n+2>-w<width> (resnet20-w16 = ResNet-20) or preact18-w<width> (CIFAR-10).")
     var arch: String?
+    @Option(help: "classifier: Gaussian noise augmentation σ (randomized smoothing); denoiser: the noise to remove.")
+    var noiseSigma: Float = 0
+    @Option(help: "denoiser: the frozen classifier model file f.") var classifier: String?
+    @Option(help: "denoiser: weight λ of the stability loss CE(f(D(x+δ)), argmax f(x)).") var stabilityWeight: Float = 1
     @Option(help: "Name of the trained model (default: the architecture's).") var name: String?
     @Flag(help: "Continue from the last checkpoint.") var resume = false
     @Flag(help: "Store weights as float16 (compute stays float32).") var half = false
@@ -161,6 +172,9 @@ struct TrainCommand: ParsableCommand {
         o.epsilonWarmupEpochs = epsWarmup
         guard let scheduleKind = ScheduleKind(rawValue: schedule) else { throw ValidationError("--schedule: step or cyclic") }
         o.scheduleKind = scheduleKind
+        guard noiseSigma >= 0, noiseSigma.isFinite else { throw ValidationError("--noise-sigma must be ≥ 0") }
+        o.noiseSigma = noiseSigma
+        o.stabilityWeight = stabilityWeight
         if let reconstruction {
             guard let r = TrainingOptions.ReconstructionLoss(rawValue: reconstruction) else { throw ValidationError("--reconstruction: sse or bce") }
             o.reconstructionLoss = r
@@ -197,6 +211,13 @@ struct TrainCommand: ParsableCommand {
             arch = try ModelFile.load(URL(fileURLWithPath: initialWeights)).architecture
             arch.name += "-guided"
             arch.weights = "\(arch.name).safetensors"
+        case (.denoiser, _):
+            guard let initialWeights, classifier != nil, noiseSigma > 0 else {
+                throw ValidationError("denoiser needs --initial-weights (the VAE to fine-tune), --classifier and --noise-sigma > 0")
+            }
+            arch = try ModelFile.load(URL(fileURLWithPath: initialWeights)).architecture
+            arch.name += "-denoiser-\(noiseSigma)"
+            arch.weights = "\(arch.name).safetensors"
         }
         arch.version = modelVersion
         if let name {
@@ -218,6 +239,11 @@ struct TrainCommand: ParsableCommand {
                 throw ValidationError("--guide-classifier \(guideClassifier ?? "") is not a classifier")
             }
             _ = try trainer.trainGuidedVAE(arch, classifier: classifier, train: train, test: test, resume: resume)
+        case .denoiser:
+            guard case .classifier(let frozen) = try ModelFile.load(URL(fileURLWithPath: classifier ?? "")).network else {
+                throw ValidationError("--classifier \(classifier ?? "") is not a classifier")
+            }
+            _ = try trainer.trainDenoiser(arch, classifier: frozen, train: train, test: test, resume: resume)
         }
         print(String(format: "done in %.0f s", Date().timeIntervalSince(start)))
     }
