@@ -252,13 +252,14 @@ final class Connection: @unchecked Sendable {
         busy = true
         switch work {
         case .failure(let error):
-            respondToFailure(error.httpError)
+            respondToFailure(error.httpError, target: parser.failedTarget)
         case .request(let parsed):
             inFlightBodyBytes = parsed.body.count
             resumeReadingIfPossible()
             if admission != .normal && !isProbe(parsed.head) {
                 respondToFailure(HTTPError(.serviceUnavailable, "server is at its connection limit; retry later",
-                                           headers: ["Retry-After": String(config.retryAfterSeconds)]))
+                                           headers: ["Retry-After": String(config.retryAfterSeconds)]),
+                                 target: parsed.head.target)
                 return
             }
             dispatch(parsed, keepAlive: parsed.head.keepAlive && admission == .normal)
@@ -279,19 +280,20 @@ final class Connection: @unchecked Sendable {
     }
 
     /// Writes an error produced by the server itself (parse failure, timeout) and closes.
-    func respondToFailure(_ error: HTTPError) {
+    /// Answers `error` and closes; `target` is the failed request's target when it is known.
+    func respondToFailure(_ error: HTTPError, target: String? = nil) {
         backlog.removeAll()
         suspendReading()
         lifecycle = .closingAfterFlush
-        appendErrorResponse(error)
+        appendErrorResponse(error, target: target)
         flush()
         server.logAccess(method: "-", path: "-", status: error.status.code, bytes: 0, started: Self.now(),
                          requestID: "-", remote: remoteAddress)
     }
 
-    func appendErrorResponse(_ error: HTTPError) {
+    func appendErrorResponse(_ error: HTTPError, target: String? = nil) {
         let response = error.response
-        let body = response.bodyBytes ?? []
+        let body = config.errorBody?(target, error) ?? response.bodyBytes ?? []
         out += ResponseEncoder.head(status: response.status, headers: response.headers, framing: .length(body.count),
                                     keepAlive: false, requestID: RequestID.generate(), serverName: config.serverName)
         out += body

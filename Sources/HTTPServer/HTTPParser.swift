@@ -112,6 +112,11 @@ public struct HTTPRequestParser: Sendable {
     /// Whether the parser has failed; it then yields the same error forever.
     public var hasFailed: Bool { failure != nil }
 
+    /// The request-target of the request whose parsing failed, when its request line had been
+    /// read (a body over the limit, a bad chunk, a bad header field), so the error can be
+    /// answered in the shape of the protocol that path belongs to; nil otherwise.
+    public private(set) var failedTarget: String?
+
     // MARK: - Pulling events
 
     /// Returns the next complete event, `nil` when more bytes are needed.
@@ -121,6 +126,7 @@ public struct HTTPRequestParser: Sendable {
             return try step()
         } catch {
             failure = error
+            failedTarget = currentHead?.target ?? Self.requestTarget(in: buffer[index...])
             throw error
         }
     }
@@ -173,6 +179,16 @@ public struct HTTPRequestParser: Sendable {
         state = .head
         currentHead = nil
         return .request(ParsedRequest(head: head, body: body, trailers: trailers))
+    }
+
+    /// The second space-separated token of the first line of `bytes`, when that line is
+    /// complete and the token is visible ASCII: the request-target, read without judging the
+    /// rest of the request.
+    static func requestTarget(in bytes: ArraySlice<UInt8>) -> String? {
+        guard let lf = bytes.firstIndex(of: .lf) else { return nil }
+        let words = bytes[bytes.startIndex..<lf].split(separator: .space, omittingEmptySubsequences: false)
+        guard words.count == 3, !words[1].isEmpty, words[1].allSatisfy({ (0x21...0x7E).contains($0) }) else { return nil }
+        return String(decoding: words[1], as: UTF8.self)
     }
 
     // MARK: - Header scan

@@ -80,6 +80,11 @@ extension HTTPServer {
         public var accessLogLevel: Logger.Level = .info
         /// Value of the `Server` header; `nil` sends none.
         public var serverName: String?
+        /// The body of an error the server answers before any handler runs (parse errors,
+        /// limits, timeouts), given the request-target when its request line was read; `nil`
+        /// keeps `HTTPError.jsonBody`. Lets a protocol mounted under a path prefix keep its
+        /// own error shape for these too (Open Inference's `{"error": "…"}` under `/v2`).
+        public var errorBody: (@Sendable (_ target: String?, _ error: HTTPError) -> [UInt8]?)?
 
         public init(host: String = "127.0.0.1", port: UInt16 = 8080) {
             self.host = host

@@ -19,6 +19,18 @@ struct OpenInferenceErrors: Middleware {
 
     static func isOpenInference(_ path: String) -> Bool { path == "/v2" || path.hasPrefix("/v2/") }
 
+    /// Whether a raw request-target (origin or absolute form, with its query) is under `/v2`:
+    /// for the errors the server answers before routing (a body over the limit, a bad header).
+    static func isOpenInference(target: String?) -> Bool {
+        guard var path = target?.split(separator: "?", maxSplits: 1, omittingEmptySubsequences: false).first.map(String.init)
+        else { return false }
+        if let scheme = path.range(of: "://") {
+            path = path[scheme.upperBound...].firstIndex(of: "/").map { String(path[$0...]) } ?? "/"
+        }
+        while path.hasPrefix("//") { path.removeFirst() }
+        return isOpenInference(path)
+    }
+
     static func response(_ error: HTTPError) -> HTTPResponse {
         var headers = error.headers
         headers["Content-Type"] = "application/json"

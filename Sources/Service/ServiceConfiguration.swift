@@ -355,6 +355,9 @@ extension ServiceConfiguration {
         c.tlsHandshakeTimeout = .milliseconds(Int(server.tlsHandshakeTimeoutSeconds * 1000))
         c.maxBufferedRequestBytes = server.maxBufferedRequestBytes
         c.serverName = "vaeguard"
+        c.errorBody = { target, error in
+            OpenInferenceErrors.isOpenInference(target: target) ? OpenInferenceErrors.body(error.message) : nil
+        }
         if let cert = server.tlsCertificate, let key = server.tlsPrivateKey {
             c.tls = TLSConfiguration(certificatePath: cert, privateKeyPath: key)
         }

@@ -362,6 +362,25 @@ struct HTTPParserLimitTests {
         #expect(error?.status.code == 413)
     }
 
+    /// The server answers a failed request in the shape of its path's protocol (issue #17:
+    /// `/v2` errors are `{"error": "…"}`), so the parser keeps the target it had read.
+    @Test func failedTarget_isTheRequestTarget_whenTheRequestLineWasRead() {
+        func failed(_ text: String, limits: HTTPParserLimits = HTTPParserLimits()) -> String? {
+            var parser = HTTPRequestParser(limits: limits)
+            parser.append(Array(text.utf8))
+            _ = try? parser.next()
+            return parser.failedTarget
+        }
+        let small = HTTPParserLimits(maxBodyBytes: 10)
+        #expect(failed("POST /v2/models/m/infer?x=1 HTTP/1.1\r\nHost: h\r\nContent-Length: 11\r\n\r\n", limits: small)
+                == "/v2/models/m/infer?x=1")
+        #expect(failed("POST /v2/models/m/infer HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: chunked\r\n\r\n8\r\n12345678\r\n8\r\n",
+                       limits: small) == "/v2/models/m/infer")
+        #expect(failed("GET /v2 HTTP/1.1\r\nHost h\r\n\r\n") == "/v2")
+        #expect(failed("GARBAGE\r\n\r\n") == nil)
+        #expect(failed("GET /ok HTTP/1.1\r\nHost: h\r\n\r\n") == nil)
+    }
+
     @Test func hugeContentLength_is413NotOverflow() {
         #expect(parseError("POST / HTTP/1.1\r\nHost: h\r\nContent-Length: 99999999999999999999999\r\n\r\n")
                 == .bodyTooLarge(limit: HTTPParserLimits().maxBodyBytes))

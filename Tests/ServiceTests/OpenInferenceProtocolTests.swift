@@ -2,6 +2,7 @@ import Testing
 import Foundation
 import Purification
 @testable import Service
+import TestSupport
 
 /// What real Triton and KServe clients rely on (issue 17): `{"error": "<string>"}` bodies,
 /// versioned routes, a boolean `ready`, `outputs` selection, Triton's binary tensor data,
@@ -47,6 +48,30 @@ struct OpenInferenceProtocolTests {
             let r = try await s.request("GET", "/v2/models/toy")
             #expect(r.status == 401)
             #expect(r.json["error"] as? String != nil)
+        }
+    }
+
+    /// Errors the server answers before any route runs (here a body over the limit, 413)
+    /// keep the protocol's shape too: tritonclient must not crash on them.
+    @Test func errorsBeforeRouting_areOneString_onV2_andAnObject_onV1() async throws {
+        var cfg = TestService.configuration()
+        cfg.server.maxBodyBytes = 1024
+        cfg.server.maxBufferedRequestBytes = 1 << 20
+        try await TestService.with(cfg) { s in
+            let port = UInt16(s.service.port)
+            for (path, v2) in [("/v2/models/toy/infer", true), ("//v2/models/toy/infer?x=1", true),
+                               ("http://h/v2/models/toy/infer", true), ("/v1/classify", false)] {
+                let client = try RawClient(port: port, timeout: 60)
+                client.sendAllowingEarlyClose(Array("POST \(path) HTTP/1.1\r\nHost: h\r\nContent-Length: 5000\r\n\r\n".utf8))
+                let reply = try await client.readResponse()
+                #expect(reply.status == 413, "\(path)")
+                let json = try JSONSerialization.jsonObject(with: Data(reply.body)) as? [String: Any]
+                if v2 {
+                    #expect(json?["error"] is String, "\(path): \(reply.bodyString)")
+                } else {
+                    #expect((json?["error"] as? [String: Any])?["code"] as? Int == 413, "\(path): \(reply.bodyString)")
+                }
+            }
         }
     }
 
