@@ -899,7 +899,7 @@ components:
       description: |
         Noise level σ in pixel units (images in [0, 1]); default the model entry's
         `smoothingSigma`, else the model card's `noise_sigma`, else `certification.defaultSigma`.
-      schema: {type: number, format: float, exclusiveMinimum: 0, maximum: 4}
+      schema: {type: number, format: float, minimum: 0, exclusiveMinimum: true, maximum: 4}
     TopK:
       name: top_k
       in: query
