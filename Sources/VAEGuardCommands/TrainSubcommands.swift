@@ -12,10 +12,10 @@ struct TrainClassifierCommand: ImageTrainJob {
         commandName: "classifier",
         abstract: "Train a classifier (the paper's, or --arch); adversarially with --adversarial.",
         discussion: """
-        --adversarial: every batch is attacked (pgd, fgsm-rs) or joined by TRADES's adversarial
-        images; each epoch logs PGD accuracy on --robust-test-images held-out images and the
+        --adversarial: every batch is attacked (pgd, fgsm-rs) or joined by TRADES's adversarial \
+        images; each epoch logs PGD accuracy on --robust-test-images held-out images and the \
         run stops, keeping the best epoch, if it falls by more than --collapse-drop.
-        --noise-sigma adds N(0, σ²) to every training input (Cohen et al. 2019) and records noise_sigma in the
+        --noise-sigma adds N(0, σ²) to every training input (Cohen et al. 2019) and records noise_sigma in the \
         model card (the service's default σ).
         """)
 
@@ -166,8 +166,8 @@ struct TrainGuidedVAECommand: TrainJob {
         commandName: "guided-vae",
         abstract: "Fine-tune a VAE guided by the classifier's verdict on its reconstructions.",
         discussion: """
-        Fine-tunes the VAE in --initial-weights (its architecture too) on batches where
-        --adversarial-fraction of the images are PGD attacks on the classifier; the loss adds
+        Fine-tunes the VAE in --initial-weights (its architecture too) on batches where \
+        --adversarial-fraction of the images are PGD attacks on the classifier; the loss adds \
         --guidance-weight × the classifier's cross-entropy on the reconstruction.
         """)
 
@@ -217,7 +217,7 @@ struct TrainDenoiserCommand: TrainJob {
         commandName: "denoiser",
         abstract: "Fine-tune a VAE into a Gaussian denoiser for a frozen classifier (randomized smoothing).",
         discussion: """
-        Fine-tunes the VAE in --initial-weights to map x + δ to x with the MSE objective plus
+        Fine-tunes the VAE in --initial-weights to map x + δ to x with the MSE objective plus \
         --stability-weight × CE(f(D(x + δ)), argmax f(x)) (Salman et al. 2020), f frozen.
         """)
 
