@@ -37,6 +37,7 @@ struct TrainCommand: ParsableCommand {
 /// trainer call. `runOnDataset` does the rest the same way for every job.
 protocol TrainJob: ParsableCommand {
     var data: DatasetOptions { get }
+    var optimizer: OptimizerOptions { get }
     var model: OutputOptions { get }
     /// The options handed to `Trainer`: everything that decides how training goes.
     func trainingOptions() -> TrainingOptions
@@ -47,6 +48,21 @@ protocol TrainJob: ParsableCommand {
 }
 
 extension TrainJob {
+    /// Jobs without --images (`ImageTrainJob` has its own `run`).
+    func run() throws {
+        configureEngine()
+        try runOnDataset(options: trainingOptions())
+    }
+
+    /// The options of the groups every job has: data, optimizer, model and engine.
+    func commonOptions() -> TrainingOptions {
+        var o = TrainingOptions()
+        data.apply(to: &o)
+        optimizer.apply(to: &o)
+        model.apply(to: &o)
+        return o
+    }
+
     /// Engine threads first: they apply to image-folder runs too.
     func configureEngine() {
         if let threads = model.threads { ComputeSettings.parallelism = threads }

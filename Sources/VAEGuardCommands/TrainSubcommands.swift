@@ -48,10 +48,7 @@ struct TrainClassifierCommand: ImageTrainJob {
     }
 
     func trainingOptions() -> TrainingOptions {
-        var o = TrainingOptions()
-        data.apply(to: &o)
-        optimizer.apply(to: &o)
-        model.apply(to: &o)
+        var o = commonOptions()
         attack.apply(to: &o)
         adversarial.apply(to: &o)
         o.augment = augment
@@ -91,10 +88,7 @@ struct TrainVAECommand: ImageTrainJob {
     func validate() throws { try imageFolder.requireSource(data) }
 
     func trainingOptions() -> TrainingOptions {
-        var o = TrainingOptions()
-        data.apply(to: &o)
-        optimizer.apply(to: &o)
-        model.apply(to: &o)
+        var o = commonOptions()
         loss.apply(to: &o)
         return o
     }
@@ -138,10 +132,7 @@ struct TrainPatchVAECommand: ImageTrainJob {
     }
 
     func trainingOptions() -> TrainingOptions {
-        var o = TrainingOptions()
-        data.apply(to: &o)
-        optimizer.apply(to: &o)
-        model.apply(to: &o)
+        var o = commonOptions()
         loss.apply(to: &o)
         o.patchesPerEpoch = patchesPerEpoch
         return o
@@ -186,10 +177,7 @@ struct TrainGuidedVAECommand: TrainJob {
     }
 
     func trainingOptions() -> TrainingOptions {
-        var o = TrainingOptions()
-        data.apply(to: &o)
-        optimizer.apply(to: &o)
-        model.apply(to: &o)
+        var o = commonOptions()
         loss.apply(to: &o)
         attack.apply(to: &o)
         guided.apply(to: &o)
@@ -203,11 +191,6 @@ struct TrainGuidedVAECommand: TrainJob {
     func train(_ arch: ModelArchitecture, with trainer: Trainer, train: LabeledImages, test: LabeledImages) throws -> URL {
         let classifier = try Self.loadClassifier(guided.guideClassifier ?? "", option: "--guide-classifier")
         return try trainer.trainGuidedVAE(arch, classifier: classifier, train: train, test: test, resume: model.resume).url
-    }
-
-    func run() throws {
-        configureEngine()
-        try runOnDataset(options: trainingOptions())
     }
 }
 
@@ -238,10 +221,7 @@ struct TrainDenoiserCommand: TrainJob {
     }
 
     func trainingOptions() -> TrainingOptions {
-        var o = TrainingOptions()
-        data.apply(to: &o)
-        optimizer.apply(to: &o)
-        model.apply(to: &o)
+        var o = commonOptions()
         loss.apply(to: &o)
         o.noiseSigma = noiseSigma
         o.stabilityWeight = stabilityWeight
@@ -255,10 +235,5 @@ struct TrainDenoiserCommand: TrainJob {
     func train(_ arch: ModelArchitecture, with trainer: Trainer, train: LabeledImages, test: LabeledImages) throws -> URL {
         let frozen = try Self.loadClassifier(classifier ?? "", option: "--classifier")
         return try trainer.trainDenoiser(arch, classifier: frozen, train: train, test: test, resume: model.resume).url
-    }
-
-    func run() throws {
-        configureEngine()
-        try runOnDataset(options: trainingOptions())
     }
 }
