@@ -15,7 +15,8 @@
 //   Certification (randomized smoothing: PREDICT, CERTIFY, statistics) ← Purification, Attacks
 //   HTTPServer (HTTP/1.1 on POSIX sockets + Dispatch, optional TLS)
 //   Service (routes, batching, metrics, configuration) ← HTTPServer, Purification, Certification
-//   VAEGuardCLI → executable `vaeguard`
+//   VAEGuardCommands (the `vaeguard` command tree, swift-argument-parser) ← everything above
+//   VAEGuardCLI → executable `vaeguard` (only `main`)
 //
 // Benchmarks live in Benchmarks/ and are only added when VAEGUARD_BENCHMARKS is set,
 // so normal builds never pull in package-benchmark.
@@ -78,11 +79,14 @@ var package = Package(
             .product(name: "Metrics", package: "swift-metrics"),
             .product(name: "Prometheus", package: "swift-prometheus"),
         ], swiftSettings: swiftSettings),
-        .executableTarget(name: "VAEGuardCLI", dependencies: [
+        // The command tree is a library so that VAEGuardCLITests can parse command lines.
+        .target(name: "VAEGuardCommands", dependencies: [
             "Engine", "NeuralNet", "Datasets", "Models", "Training", "Purification", "Imaging", "Service", "CSupport", "Attacks", "Certification",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
             .product(name: "Logging", package: "swift-log"),
         ], swiftSettings: swiftSettings),
+        .executableTarget(name: "VAEGuardCLI", dependencies: ["VAEGuardCommands", "Engine", "CSupport"],
+                          swiftSettings: swiftSettings),
 
         .testTarget(name: "CLibraryTests", dependencies: ["CBLAS", "CPNG", "CJPEG", "CZlib", "COpenSSL", "CSupport"],
                     swiftSettings: swiftSettings),
@@ -97,6 +101,10 @@ var package = Package(
         .target(name: "TestSupport", dependencies: ["Engine"], path: "Tests/TestSupport", swiftSettings: swiftSettings),
         .testTarget(name: "HTTPServerTests", dependencies: ["HTTPServer", "TestSupport"], swiftSettings: swiftSettings),
         .testTarget(name: "ServiceTests", dependencies: ["Service", "TestSupport", "Training"], exclude: ["Fixtures"], swiftSettings: swiftSettings),
+        .testTarget(name: "VAEGuardCLITests", dependencies: [
+            "VAEGuardCommands", "Training", "Datasets", "Service",
+            .product(name: "ArgumentParser", package: "swift-argument-parser"),
+        ], swiftSettings: swiftSettings),
         .testTarget(name: "AttacksTests", dependencies: ["Attacks", "Datasets", "TestSupport"], exclude: ["Fixtures"],
                     swiftSettings: swiftSettings),
     ]

@@ -4,9 +4,9 @@ import NeuralNet
 /// Everything that defines a training run; recorded in the model card so the exact command
 /// reproduces the weights.
 public struct TrainingOptions: Sendable, Codable {
-    public enum OptimizerKind: String, Sendable, Codable { case adam, sgd }
-    public enum ReconstructionLoss: String, Sendable, Codable { case sse, bce }
-    public enum KLReduction: String, Sendable, Codable { case sum, mean }
+    public enum OptimizerKind: String, Sendable, Codable, CaseIterable { case adam, sgd }
+    public enum ReconstructionLoss: String, Sendable, Codable, CaseIterable { case sse, bce }
+    public enum KLReduction: String, Sendable, Codable, CaseIterable { case sum, mean }
 
     public var epochs = 10
     public var batchSize = 64

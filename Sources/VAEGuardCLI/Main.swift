@@ -1,5 +1,6 @@
 import Engine
 import CSupport
+import VAEGuardCommands
 
 /// Entry point. The BLAS kernel must be settled before any command runs, because OpenBLAS
 /// reads `OPENBLAS_CORETYPE` when it loads; `prepareProcess` may re-exec this process once.

@@ -1,48 +1,15 @@
 import ArgumentParser
 import Foundation
-import Engine
-import NeuralNet
-import Datasets
-import Models
 import Training
 
-/// `vaeguard train classifier|vae|patch-vae|guided-vae --dataset mnist|cifar10 …`
-struct TrainCommand: ParsableCommand {
-    static let configuration = CommandConfiguration(
-        commandName: "train",
-        abstract: "Train a classifier, a whole-image VAE, a patch VAE, or fine-tune a VAE guided by the classifier; checkpoints and --resume.",
-        discussion: """
-        Examples:
-          vaeguard train classifier --dataset mnist --epochs 10
-          vaeguard train classifier --dataset mnist --adversarial pgd --eps 0.3 --steps 40 --step-size 0.01 \
-            --name mnist-robust --epochs 20
-          vaeguard train classifier --dataset cifar10 --adversarial fgsm-rs --eps 0.0314 --schedule cyclic \
-            --optimizer sgd --learning-rate 0.2 --augment --epochs 15
-          vaeguard train vae --dataset cifar10 --epochs 30 --batch-size 64
-          vaeguard train patch-vae --dataset cifar10 --patch 8 --latent 128 --epochs 20
-          vaeguard train guided-vae --dataset mnist --initial-weights models/mnist-vae.json \
-            --guide-classifier models/mnist-classifier.json --attack-eps 0.3 --epochs 2 --output runs/guided
-        guided-vae: fine-tunes the VAE in --initial-weights (its architecture too) on batches where
-        --adversarial-fraction of the images are PGD attacks on the classifier; the loss adds
-        --guidance-weight × the classifier's cross-entropy on the reconstruction.
-        --adversarial: every batch is attacked (pgd, fgsm-rs) or joined by TRADES's adversarial
-        images; each epoch logs PGD accuracy on --robust-test-images held-out images and the
-        run stops, keeping the best epoch, if it falls by more than --collapse-drop.
-        Randomized smoothing (docs/API.md, certify=true):
-          vaeguard train classifier --dataset mnist --noise-sigma 0.25 --name mnist-classifier-noise-0.25
-          vaeguard train denoiser --dataset mnist --initial-weights models/mnist-vae.json \
-            --classifier models/mnist-classifier.json --noise-sigma 0.25 --epochs 5 --output runs/denoiser
-        --noise-sigma adds N(0, σ²) to every training input (Cohen et al. 2019) and records noise_sigma in the
-        model card (the service's default σ). denoiser: fine-tunes the VAE to map x + δ to x with the MSE
-        objective plus --stability-weight × CE(f(D(x + δ)), argmax f(x)) (Salman et al. 2020), f frozen.
-        """)
-
+/// The flat `train` command as it was before the command tree (commit fc9d2e7), frozen here so
+/// that tests can check each subcommand builds the same `TrainingOptions` for the same line.
+struct LegacyTrainArguments: ParsableArguments {
     enum What: String, ExpressibleByArgument, CaseIterable {
         case classifier, vae, patchVAE = "patch-vae", guidedVAE = "guided-vae", denoiser
     }
 
-    @Argument(help: "What to train: classifier, vae, patch-vae or guided-vae.")
-    var what: What
+    @Argument var what: What
 
     @Option(help: "mnist or cifar10 (or --images).")
     var dataset: String?
@@ -115,13 +82,8 @@ struct TrainCommand: ParsableCommand {
     @Option(help: "Model version recorded in the architecture file.") var modelVersion: String = "1.0.0"
     @Option(help: "Engine threads (default: all cores).") var threads: Int?
 
-    func run() throws {
-        // With --images the dataset is unused (runOnImages returns before it is loaded).
-        guard let kind = DatasetKind(rawValue: dataset ?? (images != nil ? "mnist" : "")) else {
-            throw ValidationError("--dataset mnist or cifar10, or --images DIR (got '\(dataset ?? "")')")
-        }
-        if let threads { ComputeSettings.parallelism = threads }
-        BLASRuntime.setThreadCount(1)
+    /// Today's (flat) mapping from the options to `TrainingOptions`, verbatim.
+    func trainingOptions() throws -> TrainingOptions {
         var o = TrainingOptions()
         o.epochs = epochs
         o.batchSize = batchSize
@@ -183,68 +145,6 @@ struct TrainCommand: ParsableCommand {
             guard let r = TrainingOptions.KLReduction(rawValue: klReduction) else { throw ValidationError("--kl-reduction: sum or mean") }
             o.klReduction = r
         }
-
-        if let images { return try runOnImages(URL(fileURLWithPath: images), options: o) }
-        let root = try DatasetKind.locateRoot(explicit: datasets)
-        let train = try kind.load(root: root, split: .train)
-        let test = try kind.load(root: root, split: .test)
-        print("BLAS kernel: \(BLASRuntime.summary); engine parallelism \(ComputeSettings.parallelism)")
-        print("data: \(train.count) training and \(test.count) test images from \(root.path)")
-        let trainer = Trainer(options: o)
-        var arch: ModelArchitecture
-        switch (what, kind) {
-        case (.classifier, _) where self.arch != nil:
-            guard kind == .cifar10, let a = RobustArchitectures.named(self.arch!) else {
-                throw ValidationError("--arch: resnet<6n+2>-w<width> or preact18-w<width>, for cifar10")
-            }
-            arch = a
-        case (.classifier, .mnist): arch = PaperArchitectures.mnistClassifier()
-        case (.classifier, .cifar10): arch = PaperArchitectures.cifarClassifier()
-        case (.vae, .mnist): arch = PaperArchitectures.mnistVAE(latent: latent ?? 256)
-        case (.vae, .cifar10): arch = PaperArchitectures.cifarVAE(latent: latent ?? 1024)
-        case (.patchVAE, _):
-            arch = PaperArchitectures.patchVAE(patch: patch, channels: train.channels, latent: latent ?? 128, width: width)
-        case (.guidedVAE, _):
-            guard let initialWeights, guideClassifier != nil else {
-                throw ValidationError("guided-vae needs --initial-weights (the VAE to fine-tune) and --guide-classifier")
-            }
-            arch = try ModelFile.load(URL(fileURLWithPath: initialWeights)).architecture
-            arch.name += "-guided"
-            arch.weights = "\(arch.name).safetensors"
-        case (.denoiser, _):
-            guard let initialWeights, classifier != nil, noiseSigma > 0 else {
-                throw ValidationError("denoiser needs --initial-weights (the VAE to fine-tune), --classifier and --noise-sigma > 0")
-            }
-            arch = try ModelFile.load(URL(fileURLWithPath: initialWeights)).architecture
-            arch.name += "-denoiser-\(noiseSigma)"
-            arch.weights = "\(arch.name).safetensors"
-        }
-        arch.version = modelVersion
-        if let name {
-            arch.name = name
-            arch.weights = "\(name).safetensors"
-        }
-        arch.metadata = ["command": "vaeguard " + CommandLine.arguments.dropFirst().joined(separator: " "),
-                         "dataset": kind.rawValue]
-        let start = Date()
-        switch what {
-        case .classifier:
-            _ = try trainer.trainClassifier(arch, train: train, test: test, resume: resume)
-        case .vae:
-            _ = try trainer.trainVAE(arch, train: train, test: test, patch: nil, resume: resume)
-        case .patchVAE:
-            _ = try trainer.trainVAE(arch, train: train, test: test, patch: patch, resume: resume)
-        case .guidedVAE:
-            guard case .classifier(let classifier) = try ModelFile.load(URL(fileURLWithPath: guideClassifier ?? "")).network else {
-                throw ValidationError("--guide-classifier \(guideClassifier ?? "") is not a classifier")
-            }
-            _ = try trainer.trainGuidedVAE(arch, classifier: classifier, train: train, test: test, resume: resume)
-        case .denoiser:
-            guard case .classifier(let frozen) = try ModelFile.load(URL(fileURLWithPath: classifier ?? "")).network else {
-                throw ValidationError("--classifier \(classifier ?? "") is not a classifier")
-            }
-            _ = try trainer.trainDenoiser(arch, classifier: frozen, train: train, test: test, resume: resume)
-        }
-        print(String(format: "done in %.0f s", Date().timeIntervalSince(start)))
+        return o
     }
 }

@@ -5,6 +5,7 @@ import CPNG
 import CJPEG
 import CZlib
 import COpenSSL
+import Service
 
 /// `vaeguard info`: the facts a bug report needs (CPU, BLAS kernel and why, threads,
 /// library versions) and a two-second sgemm measurement.
@@ -20,7 +21,7 @@ struct InfoCommand: ParsableCommand {
 
     func run() throws {
         let cpu = CPUInfo.current
-        print("vaeguard \(VAEGuardCommand.version)")
+        print("vaeguard \(VAEGuardVersion.string)")
         print("cpu:           \(cpu.brand.isEmpty ? cpu.vendor : cpu.brand)")
         print("cpu features:  \(cpu.features.joined(separator: " ")) (family \(cpu.family), model \(cpu.model))")
         print("cores:         \(cpu.coreCount)")
