@@ -57,6 +57,11 @@ struct ReadmeExamplesTests {
                     let json = try JSONSerialization.jsonObject(with: Data(r.stdout.utf8)) as? [String: Any]
                     let top = (json?["predictions"] as? [[String: Any]])?.first?["label"] as? String
                     #expect(top == "7", "\(line): \(r.stdout)")
+                    if line.contains("certify=true") {
+                        let certificate = json?["certificate"] as? [String: Any]
+                        #expect(certificate?["label"] as? String == "7", "\(line): \(r.stdout)")
+                        #expect((certificate?["radius_l2"] as? Double ?? 0) > 0, "\(line): \(r.stdout)")
+                    }
                 }
             }
         }
