@@ -52,6 +52,12 @@ def card(path):
         metric = "test acc. %" if kind == "classifier" else "test loss"
         lines += ["", f"Curve (`{os.path.basename(curve_path)}`): epoch: {metric}", "",
                   ", ".join(f"{r[0]}: {float(r[2])*100:.2f}" if kind == "classifier" else f"{r[0]}: {float(r[2]):.2f}" for r in rows)]
+    if arch.get("robustness"):
+        lines += ["", "Measured robustness (`robustness` in the model file, from scripts/record-robustness.py):", "",
+                  "| threat | ε | defense | attacker | images | clean | robust | suite |", "|---|---|---|---|---|---|---|---|"]
+        for c in arch["robustness"]:
+            lines.append(f"| {c['norm']} | {c['epsilon']:g} | {c['defense']} | {c['attacker']} | {c['images']} | "
+                         f"{c['cleanAccuracy']*100:.2f} % | **{c['robustAccuracy']*100:.2f} %** | {c['suite']} |")
     return "\n".join(lines) + "\n"
 
 paths = sys.argv[1:] or sorted(p for p in glob.glob("models/*.json"))

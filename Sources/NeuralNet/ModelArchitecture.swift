@@ -33,11 +33,13 @@ public struct ModelArchitecture: Codable, Equatable, Sendable {
     public var storage: String?
     /// Training facts for the model card (command, epochs, wall time, metrics).
     public var metadata: [String: String]?
+    /// Measured robustness (classifiers evaluated with `vaeguard evaluate --suite strong`).
+    public var robustness: [RobustnessClaim]?
 
     public init(name: String, version: String, kind: Kind, inputShape: [Int], labels: [String]? = nil,
                 layers: [LayerSpec]? = nil, encoder: [LayerSpec]? = nil, latentDimension: Int? = nil,
                 decoder: [LayerSpec]? = nil, weights: String, sha256: String? = nil, storage: String? = nil,
-                metadata: [String: String]? = nil) {
+                metadata: [String: String]? = nil, robustness: [RobustnessClaim]? = nil) {
         self.name = name
         self.version = version
         self.kind = kind
@@ -51,5 +53,6 @@ public struct ModelArchitecture: Codable, Equatable, Sendable {
         self.sha256 = sha256
         self.storage = storage
         self.metadata = metadata
+        self.robustness = robustness
     }
 }

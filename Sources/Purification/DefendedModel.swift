@@ -19,10 +19,13 @@ public final class DefendedModel: Sendable {
     /// The Gaussian noise level σ the classifier was trained for, the default of randomized
     /// smoothing (`certify=true`); nil when it was not trained with noise.
     public let smoothingSigma: Float?
+    /// What the classifier was measured to withstand (its model file's `robustness`), for
+    /// `GET /v1/models` and the model card.
+    public let robustness: [RobustnessClaim]
 
     public init(name: String, version: String, labels: [String], classifier: Sequential, vae: VariationalAutoencoder?,
                 patchVAE: VariationalAutoencoder?, threshold: Float, purifierThresholds: [PurifierKind: Float] = [:],
-                smoothingSigma: Float? = nil) {
+                smoothingSigma: Float? = nil, robustness: [RobustnessClaim] = []) {
         self.name = name
         self.version = version
         self.labels = labels
@@ -32,6 +35,7 @@ public final class DefendedModel: Sendable {
         self.threshold = threshold
         self.purifierThresholds = purifierThresholds
         self.smoothingSigma = smoothingSigma
+        self.robustness = robustness
     }
 
     /// The flagging threshold for scores from `purifier`.

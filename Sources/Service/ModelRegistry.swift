@@ -129,7 +129,8 @@ public final class ModelRegistry: @unchecked Sendable {
                                   classifier: classifier, vae: wholeVAE, patchVAE: patch, threshold: entry.threshold,
                                   purifierThresholds: Dictionary(uniqueKeysWithValues: (entry.purifierThresholds ?? [:])
                                       .compactMap { k, v in PurifierKind(rawValue: k).map { ($0, v) } }),
-                                  smoothingSigma: cf.architecture.metadata?["noise_sigma"].flatMap(Float.init))
+                                  smoothingSigma: cf.architecture.metadata?["noise_sigma"].flatMap(Float.init),
+                                  robustness: cf.architecture.robustness ?? [])
         return (model, missing)
     }
 

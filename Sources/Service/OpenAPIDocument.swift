@@ -1297,7 +1297,7 @@ components:
         timings: {$ref: "#/components/schemas/Timings"}
     ModelListingEntry:
       type: object
-      required: [name, version, labels, input_shape, layout, purifiers, default_purifier, threshold]
+      required: [name, version, labels, input_shape, layout, purifiers, default_purifier, threshold, robustness]
       properties:
         name: {type: string}
         version: {type: string}
@@ -1317,6 +1317,26 @@ components:
         threshold: {type: number, format: float}
         vae: {type: string, description: Configured whole-image VAE file name.}
         patch_vae: {type: string, description: Configured patch VAE file name.}
+        robustness:
+          type: array
+          description: >-
+            What the classifier was measured to withstand, from its model file (docs/MODELS.md):
+            one entry per threat model, defense and attacker. Empty when nothing was measured.
+            docs/API.md ("Which model to use") explains how to read it.
+          items: {$ref: "#/components/schemas/RobustnessClaim"}
+    RobustnessClaim:
+      type: object
+      required: [norm, epsilon, defense, attacker, suite, images, clean_accuracy, robust_accuracy, command]
+      properties:
+        norm: {type: string, description: "The perturbation set: linf (L∞ ball of radius epsilon in [0, 1] pixel units)."}
+        epsilon: {type: number, format: float}
+        defense: {type: string, description: "The purifier in front of the classifier: none, vae, patch-vae, jpeg:Q."}
+        attacker: {type: string, description: "oblivious (attacks the bare classifier), adaptive-eot or adaptive-bpda (attacks through the purifier)."}
+        suite: {type: string, description: The attacks and how they combine (per-image worst case).}
+        images: {type: integer, description: Test images evaluated (the first N of the test set).}
+        clean_accuracy: {type: number, format: double, description: "Fraction in [0, 1]."}
+        robust_accuracy: {type: number, format: double, description: "Fraction in [0, 1] of images correct under every attack of the suite."}
+        command: {type: string, description: The command that measured it.}
     ModelListing:
       type: object
       required: [default_model, models, upstream_models]

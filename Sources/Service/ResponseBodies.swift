@@ -1,4 +1,5 @@
 import Foundation
+import NeuralNet
 import Purification
 
 /// JSON bodies of the v1 API (snake_case on the wire, see docs/openapi.yaml).
@@ -63,6 +64,8 @@ struct ModelListing: Codable, Sendable {
         var threshold: Float
         var vae: String?
         var patchVae: String?
+        /// Measured robustness of the classifier (empty when none was measured).
+        var robustness: [RobustnessClaim]
     }
     /// A model served by forwarding purified images to its upstream classifier.
     struct UpstreamEntry: Codable, Sendable {

@@ -51,7 +51,7 @@ enum Routes {
                                       purifiers: m.availablePurifiers.map(\.rawValue),
                                       defaultPurifier: settings.defaultPurifier.rawValue,
                                       threshold: m.threshold(for: settings.defaultPurifier),
-                                      vae: entry?.vae, patchVae: entry?.patchVAE)
+                                      vae: entry?.vae, patchVae: entry?.patchVAE, robustness: m.robustness)
         }
         let upstreams = proxied.map { entry in
             let upstream = entry.upstream!
