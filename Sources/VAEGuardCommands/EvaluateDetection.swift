@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import Datasets
 import Attacks
+import Evaluation
 import Service
 
 /// `vaeguard evaluate --detection`: measures the reconstruction-error detector and calibrates

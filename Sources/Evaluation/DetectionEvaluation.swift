@@ -2,6 +2,7 @@ import Foundation
 import Engine
 import NeuralNet
 import Purification
+import Attacks
 
 /// Percentiles, thresholds, detection rates and ROC AUC of reconstruction-error scores: the
 /// arithmetic of `vaeguard evaluate --detection`. An image is flagged when its score is

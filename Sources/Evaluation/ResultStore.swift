@@ -1,4 +1,5 @@
 import Foundation
+import Attacks
 
 /// The output folder of `vaeguard evaluate`: every finished cell is written at once to
 /// `results.json` and `results.csv` (clean rows to `clean.json` / `clean.csv`), so an

@@ -3,6 +3,7 @@ import Synchronization
 import Engine
 import NeuralNet
 import Purification
+import Attacks
 
 /// Runs an `EvaluationGrid` on a defended model and a set of test images, writing every
 /// finished cell to a `ResultStore` (and skipping the cells already there).
