@@ -31,24 +31,23 @@ public final class ResultStore: Sendable {
         }
         let results = directory.appendingPathComponent("results.json")
         let cleanURL = directory.appendingPathComponent("clean.json")
-        var loaded = State()
-        if resume {
-            let decoder = JSONDecoder()
-            if let data = fm.contents(atPath: results.path) {
-                do { loaded.cells = try decoder.decode([CellResult].self, from: data) } catch {
-                    throw .io("cannot read \(results.path): \(error)")
-                }
+        if !resume {
+            if fm.fileExists(atPath: results.path) || fm.fileExists(atPath: cleanURL.path) {
+                throw .io("\(directory.path) already holds results; pass --resume to continue them or choose another --output")
             }
-            if let data = fm.contents(atPath: cleanURL.path) {
-                do { loaded.clean = try decoder.decode([CleanResult].self, from: data) } catch {
-                    throw .io("cannot read \(cleanURL.path): \(error)")
-                }
-            }
-            loaded.keys = Set(loaded.cells.map(\.key))
-            loaded.cleanKeys = Set(loaded.clean.map(\.key))
-        } else if fm.fileExists(atPath: results.path) || fm.fileExists(atPath: cleanURL.path) {
-            throw .io("\(directory.path) already holds results; pass --resume to continue them or choose another --output")
+            state = Mutex(State())
+            return
         }
+        var loaded = State()
+        let decoder = JSONDecoder()
+        if let data = fm.contents(atPath: results.path) {
+            do { loaded.cells = try decoder.decode([CellResult].self, from: data) } catch { throw .io("cannot read \(results.path): \(error)") }
+        }
+        if let data = fm.contents(atPath: cleanURL.path) {
+            do { loaded.clean = try decoder.decode([CleanResult].self, from: data) } catch { throw .io("cannot read \(cleanURL.path): \(error)") }
+        }
+        loaded.keys = Set(loaded.cells.map(\.key))
+        loaded.cleanKeys = Set(loaded.clean.map(\.key))
         state = Mutex(loaded)
     }
 
