@@ -1,6 +1,7 @@
 # VAEGuard: the two Quick start commands, and the rest of the project's jobs.
 #   make serve   install missing system packages, build release, serve on the embedded models (127.0.0.1)
-#   make test    install missing system packages and the client tests' Python venv, run the whole test suite
+#   make test    install missing system packages and the client tests' Python venv, check the module graph
+#                (scripts/check-imports.py), run the whole test suite
 #                (swift test; Tests/clients with tritonclient, kserve and prometheus_client; 90 s of schemathesis)
 SWIFT ?= swift
 # Loopback by default: the service has no API keys until you configure some, and /v1/attack
@@ -24,6 +25,7 @@ serve: build
 	.build/release/vaeguard serve --host $(HOST) --port $(PORT) --config $(CONFIG)
 
 test: test-deps
+	scripts/check-imports.py
 	$(SWIFT) build --build-tests
 	$(SWIFT) test --skip-build
 	scripts/client-tests.sh

@@ -1,22 +1,39 @@
 // swift-tools-version: 6.2
 // VAEGuard: adversarial-defense inference service (Luo & Pfister, arXiv 1812.02891, and beyond).
 //
-// One module per concern; the dependency graph below is the architecture:
+// One module per concern. Each line below is a library target and its direct dependencies
+// (the targets' `dependencies:`); every `import` in Sources/ is one of them, and
+// scripts/check-imports.py checks both claims (run by `make test`).
 //
-//   C shims (CBLAS, CPNG, CJPEG, CZlib, COpenSSL, CSupport)
-//     └─ Engine (tensor, GEMM, im2col, RNG, BLAS set-up)
-//          └─ NeuralNet (layers, losses, optimisers, model files)
-//               ├─ Datasets (MNIST / CIFAR-10 readers, batching)
-//               ├─ Models (the paper's architectures, model bundles)
-//               └─ Training (trainers, checkpoints, progress)
-//   Imaging (PNG/JPEG codecs, colour conversion, resizing)
-//   Purification (VAE, patch VAE, JPEG purifiers)   ← Models, Imaging
-//   Attacks (FGSM, I-FGSM, PGD, CW, BPDA/EOT)        ← Models, Purification
-//   Certification (randomized smoothing: PREDICT, CERTIFY, statistics) ← Purification, Attacks
-//   HTTPServer (HTTP/1.1 on POSIX sockets + Dispatch, optional TLS)
-//   Service (routes, batching, metrics, configuration) ← HTTPServer, Purification, Certification
-//   VAEGuardCommands (the `vaeguard` command tree, swift-argument-parser) ← everything above
-//   VAEGuardCLI → executable `vaeguard` (only `main`)
+//   CSupport         ← CPNG, CJPEG, CZlib       (C shims: CBLAS, CPNG, CJPEG, CZlib, COpenSSL)
+//   Engine           ← CBLAS, CSupport          tensor, GEMM, im2col, RNG, BLAS set-up
+//   NeuralNet        ← Engine, COpenSSL         layers, losses, optimisers, model files
+//   Datasets         ← Engine, CZlib            MNIST / CIFAR-10 readers, batching
+//   Models           ← NeuralNet                the paper's architectures, model catalog
+//   Imaging          ← CSupport                 PNG/JPEG codecs, colour conversion, resizing
+//   Purification     ← Engine, NeuralNet, Models, Imaging
+//                                               VAE, patch VAE, JPEG purifiers; DefendedModel
+//   Attacks          ← Engine, NeuralNet, Purification
+//                                               FGSM, I-FGSM, PGD, CW, APGD, Square; oblivious/EOT/BPDA targets
+//   Certification    ← Engine, NeuralNet, Purification
+//                                               randomized smoothing: PREDICT, CERTIFY, statistics
+//   Training         ← Engine, NeuralNet, Datasets, Models, Imaging, Purification, Attacks, CSupport
+//                                               trainers (adversarial, guided VAE), checkpoints, progress
+//   Evaluation       ← Engine, NeuralNet, Datasets, Models, Purification, Attacks, Certification
+//                                               the harness: grids, strong suite, detection, certified accuracy, reports
+//   HTTPServer       ← COpenSSL, Logging        HTTP/1.1 on POSIX sockets + Dispatch, optional TLS
+//   Service          ← HTTPServer, Engine, NeuralNet, Models, Imaging, Purification, Attacks, Certification,
+//                      COpenSSL, CSupport, Logging, Metrics, Prometheus
+//                                               routes, batching, metrics, configuration
+//   VAEGuardCommands ← Engine, NeuralNet, Datasets, Models, Imaging, Purification, Attacks, Certification,
+//                      Training, Evaluation, Service, CSupport, CPNG, CJPEG, CZlib, COpenSSL,
+//                      ArgumentParser, Logging
+//                                               the `vaeguard` command tree (swift-argument-parser)
+//   VAEGuardCLI      ← VAEGuardCommands, Engine, CSupport
+//                                               executable `vaeguard` (only `main`)
+//
+// The server and the trainers link the attack algorithms (Attacks), never the evaluation
+// harness (Evaluation), which only the command line links.
 //
 // Benchmarks live in Benchmarks/ and are only added when VAEGUARD_BENCHMARKS is set,
 // so normal builds never pull in package-benchmark.
@@ -64,24 +81,30 @@ var package = Package(
         .target(name: "NeuralNet", dependencies: ["Engine", "COpenSSL"], swiftSettings: swiftSettings),
         .target(name: "Datasets", dependencies: ["Engine", "CZlib"], swiftSettings: swiftSettings),
         .target(name: "Models", dependencies: ["NeuralNet"], swiftSettings: swiftSettings),
-        .target(name: "Training", dependencies: ["NeuralNet", "Datasets", "Models", "Purification", "Attacks", "Imaging"], swiftSettings: swiftSettings),
+        .target(name: "Training", dependencies: ["Engine", "NeuralNet", "Datasets", "Models", "Imaging", "Purification", "Attacks", "CSupport"],
+                swiftSettings: swiftSettings),
         .target(name: "Imaging", dependencies: ["CSupport"], swiftSettings: swiftSettings),
-        .target(name: "Purification", dependencies: ["Models", "Imaging"], swiftSettings: swiftSettings),
-        .target(name: "Attacks", dependencies: ["Models", "Purification", "Datasets"], swiftSettings: swiftSettings),
-        .target(name: "Certification", dependencies: ["Engine", "NeuralNet", "Purification", "Attacks"], swiftSettings: swiftSettings),
+        .target(name: "Purification", dependencies: ["Engine", "NeuralNet", "Models", "Imaging"], swiftSettings: swiftSettings),
+        .target(name: "Attacks", dependencies: ["Engine", "NeuralNet", "Purification"], swiftSettings: swiftSettings),
+        .target(name: "Certification", dependencies: ["Engine", "NeuralNet", "Purification"], swiftSettings: swiftSettings),
+        .target(name: "Evaluation", dependencies: [
+            "Engine", "NeuralNet", "Datasets", "Models", "Purification", "Attacks", "Certification",
+        ], swiftSettings: swiftSettings),
         .target(name: "HTTPServer", dependencies: [
             "COpenSSL",
             .product(name: "Logging", package: "swift-log"),
         ], swiftSettings: swiftSettings),
         .target(name: "Service", dependencies: [
-            "HTTPServer", "Purification", "COpenSSL", "CSupport", "Attacks", "Certification",
+            "HTTPServer", "Engine", "NeuralNet", "Models", "Imaging", "Purification", "Attacks", "Certification",
+            "COpenSSL", "CSupport",
             .product(name: "Logging", package: "swift-log"),
             .product(name: "Metrics", package: "swift-metrics"),
             .product(name: "Prometheus", package: "swift-prometheus"),
         ], swiftSettings: swiftSettings),
         // The command tree is a library so that VAEGuardCLITests can parse command lines.
         .target(name: "VAEGuardCommands", dependencies: [
-            "Engine", "NeuralNet", "Datasets", "Models", "Training", "Purification", "Imaging", "Service", "CSupport", "Attacks", "Certification",
+            "Engine", "NeuralNet", "Datasets", "Models", "Imaging", "Purification", "Attacks", "Certification",
+            "Training", "Evaluation", "Service", "CSupport", "CPNG", "CJPEG", "CZlib", "COpenSSL",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
             .product(name: "Logging", package: "swift-log"),
         ], swiftSettings: swiftSettings),
@@ -93,7 +116,7 @@ var package = Package(
         .testTarget(name: "EngineTests", dependencies: ["Engine"], swiftSettings: swiftSettings),
         .testTarget(name: "NeuralNetTests", dependencies: ["NeuralNet"], exclude: ["Fixtures"], swiftSettings: swiftSettings),
         .testTarget(name: "DatasetsTests", dependencies: ["Datasets"], swiftSettings: swiftSettings),
-        .testTarget(name: "CertificationTests", dependencies: ["Certification", "Attacks"], swiftSettings: swiftSettings),
+        .testTarget(name: "CertificationTests", dependencies: ["Certification", "Engine"], swiftSettings: swiftSettings),
         .testTarget(name: "TrainingTests", dependencies: ["Training", "Attacks", "TestSupport"], swiftSettings: swiftSettings),
         .testTarget(name: "ImagingTests", dependencies: ["Imaging"], exclude: ["Fixtures"], swiftSettings: swiftSettings),
         .testTarget(name: "PurificationTests", dependencies: ["Purification", "TestSupport"], swiftSettings: swiftSettings),
@@ -105,8 +128,14 @@ var package = Package(
             "VAEGuardCommands", "Training", "Datasets", "Service",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ], swiftSettings: swiftSettings),
-        .testTarget(name: "AttacksTests", dependencies: ["Attacks", "Datasets", "TestSupport"], exclude: ["Fixtures"],
+        // Small deterministic models and images shared by the attack and evaluation tests.
+        .target(name: "AttackTestSupport", dependencies: ["Engine", "NeuralNet", "Purification"],
+                path: "Tests/AttackTestSupport", swiftSettings: swiftSettings),
+        .testTarget(name: "AttacksTests", dependencies: ["Attacks", "AttackTestSupport", "TestSupport"],
                     swiftSettings: swiftSettings),
+        .testTarget(name: "EvaluationTests", dependencies: [
+            "Evaluation", "Attacks", "Certification", "Datasets", "AttackTestSupport", "TestSupport",
+        ], exclude: ["Fixtures"], swiftSettings: swiftSettings),
     ]
 )
 

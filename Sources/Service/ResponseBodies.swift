@@ -82,6 +82,53 @@ struct ModelListing: Codable, Sendable {
     var upstreamModels: [UpstreamEntry]
 }
 
+/// Reply of `POST /v1/attack` (snake_case on the wire).
+struct AttackResponse: Codable, Sendable {
+    /// One of the three images with what the service says about it.
+    struct Panel: Codable, Sendable {
+        /// Base64 PNG at the model's input resolution.
+        var image: String
+        var predictions: [Prediction]
+        /// Mean squared difference between this image and its purification.
+        var reconstructionError: Float
+        var suspectedAdversarial: Bool
+    }
+
+    struct AttackInfo: Codable, Sendable {
+        var name: String
+        var eps: Float
+        var steps: Int
+        /// Measured distortion of the (8-bit) adversarial image, pixel units.
+        var linf: Float
+        var l2: Float
+        /// Class the attack pushed away from: the bare classifier's prediction on the original.
+        var label: Int
+        /// Whether the bare classifier's top-1 changed.
+        var fooled: Bool
+        /// Whether the purified image's top-1 is the original's top-1 again.
+        var recovered: Bool
+        var threat: String
+    }
+
+    struct AttackTimings: Codable, Sendable {
+        var decodeMs: Double
+        var queueMs: Double
+        var attackMs: Double
+        var defenseMs: Double
+        var totalMs: Double
+    }
+
+    var requestId: String
+    var model: ModelInfo
+    var purifier: PurifierInfo
+    var threshold: Float
+    var attack: AttackInfo
+    var original: Panel
+    var adversarial: Panel
+    var purified: Panel
+    var timings: AttackTimings
+}
+
 extension JSONEncoder {
     /// The encoder for every reply: snake_case keys, sorted for stable output.
     static let api: JSONEncoder = {

@@ -4,6 +4,7 @@ import Engine
 import Datasets
 import Purification
 import Attacks
+import Evaluation
 import Certification
 
 /// `vaeguard evaluate certify`: CERTIFY (randomized smoothing) on test images, one row per

@@ -7,6 +7,7 @@ import Models
 import Purification
 import Training
 import Attacks
+import Evaluation
 
 /// `vaeguard evaluate [grid]`: attacks × ε × defenses × threat models × seeds on the first N test
 /// images, with CSV/JSON results, a markdown summary and SVG plots; resumable.

@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import Datasets
 import Attacks
+import Evaluation
 import Service
 
 /// `vaeguard evaluate --detection`: measures the reconstruction-error detector and calibrates
@@ -48,7 +49,7 @@ enum EvaluateDetection {
         print("detection: calibrating on the first \(m) TRAINING images (clean); false alarms and detection on the first \(n) TEST images")
         print(String(format: "configured threshold %.5g (%@); purifiers: %@", threshold, source,
                      r.defenses.map(\.name).joined(separator: ", ")))
-        let evaluator = DetectionEvaluator(model: r.model.defended, dataset: r.kind.rawValue, calibration: calibration, test: testImages,
+        var evaluator = DetectionEvaluator(model: r.model.defended, dataset: r.kind.rawValue, calibration: calibration, test: testImages,
                                            attacks: r.attacks, epsilons: r.epsilons, defenses: r.defenses, settings: r.settings,
                                            seed: r.seed, configuredThreshold: threshold, batchSize: r.batchSize, workers: r.workers)
         evaluator.log = { print($0) }

@@ -3,6 +3,7 @@ import Synchronization
 import Engine
 import Datasets
 import Attacks
+import Evaluation
 import ArgumentParser
 
 /// `vaeguard evaluate --suite detector`: the classifier and the reconstruction-error flag

@@ -2,6 +2,7 @@ import Foundation
 import Engine
 import Datasets
 import Attacks
+import Evaluation
 import ArgumentParser
 
 /// `vaeguard evaluate --suite strong`: APGD-CE, APGD-DLR, targeted APGD-DLR and Square on

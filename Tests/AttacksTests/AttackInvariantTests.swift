@@ -3,6 +3,7 @@ import Engine
 import NeuralNet
 import Purification
 @testable import Attacks
+import AttackTestSupport
 
 @Suite("Attack invariants and effectiveness")
 struct AttackInvariantTests {

@@ -4,6 +4,7 @@ import NeuralNet
 import Purification
 import TestSupport
 @testable import Attacks
+import AttackTestSupport
 
 /// The classifier and the reconstruction-error flag attacked together.
 @Suite("Detector under attack")

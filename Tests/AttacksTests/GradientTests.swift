@@ -4,6 +4,7 @@ import NeuralNet
 import Purification
 import TestSupport
 @testable import Attacks
+import AttackTestSupport
 
 /// Finite-difference spot checks of the gradients every attack uses: directional derivatives
 /// `(L(x+hd) − L(x−hd)) / 2h` against `⟨∇L, d⟩` for random directions d, with the random

@@ -1,7 +1,8 @@
 import Foundation
 import Testing
 import Datasets
-@testable import Attacks
+import Attacks
+@testable import Evaluation
 import TestSupport
 
 /// The fast check of docs/MODELS.md's clean-accuracy table: the shipped models, loaded as

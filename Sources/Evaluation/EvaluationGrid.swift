@@ -1,5 +1,6 @@
 import Foundation
 import Engine
+import Attacks
 
 /// What `vaeguard evaluate` measures: attacks × ε × threat models × defenses × seeds.
 ///

@@ -1,4 +1,5 @@
 import Foundation
+import Attacks
 
 /// What a `vaeguard evaluate` output folder was computed with: `run.json` beside the results.
 ///

@@ -1,6 +1,7 @@
 import Foundation
 import Engine
 import Purification
+import Attacks
 
 /// The strong suite on the grid's images, mini-batches and workers: for each defense and
 /// threat model (oblivious: the bare classifier; adaptive: through the purifier with EOT, or

@@ -1,4 +1,5 @@
 import Foundation
+import Attacks
 
 /// Mean and standard deviation over seeds of the cells that share everything but the seed.
 public struct SummaryRow: Sendable, Equatable {

@@ -3,7 +3,9 @@ import Testing
 import Engine
 import NeuralNet
 import Purification
-@testable import Attacks
+import Attacks
+import AttackTestSupport
+@testable import Evaluation
 
 @Suite("Reconstruction-error detector: statistics and evaluation")
 struct DetectionTests {

@@ -1,6 +1,7 @@
 import Testing
 import Foundation
-@testable import Certification
+import Certification
+@testable import Evaluation
 
 struct CertificationLogTests {
     func temporaryURL() -> URL {

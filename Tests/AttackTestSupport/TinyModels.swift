@@ -2,14 +2,13 @@ import Foundation
 import Engine
 import NeuralNet
 import Purification
-@testable import Attacks
 
-/// Small deterministic models and data for the attack tests (8×8 grey images, 3 classes).
-enum TinyModels {
-    static let side = 8
+/// Small deterministic models and data for the attack and evaluation tests (8×8 grey images, 3 classes).
+public enum TinyModels {
+    public static let side = 8
 
     /// Three classes, each a bright 4×4 square in a different place, plus noise.
-    static func dataset(count: Int, seed: UInt64 = 11) -> (images: Tensor, labels: [Int]) {
+    public static func dataset(count: Int, seed: UInt64 = 11) -> (images: Tensor, labels: [Int]) {
         var rng = RandomSource(seed: seed)
         var pixels: [Float] = []
         var labels: [Int] = []
@@ -24,7 +23,7 @@ enum TinyModels {
         return (Tensor(shape: [count, side, side, 1], storage: pixels), labels)
     }
 
-    static func template(_ c: Int) -> [Float] {
+    public static func template(_ c: Int) -> [Float] {
         let (r0, c0) = [(0, 0), (4, 4), (0, 4)][c]
         return (0..<(side * side)).map { p in
             let (r, q) = (p / side, p % side)
@@ -34,7 +33,7 @@ enum TinyModels {
 
     /// A linear classifier whose weights are the class templates: accurate on `dataset`, and
     /// easy to fool with an L∞ perturbation of 0.3.
-    static func templateClassifier() throws -> Sequential {
+    public static func templateClassifier() throws -> Sequential {
         var rng = RandomSource(seed: 1)
         let d = side * side
         let dense = Dense(inFeatures: d, outFeatures: 3, name: "t", rng: &rng)
@@ -53,7 +52,7 @@ enum TinyModels {
     }
 
     /// A smooth random network (conv → sigmoid → dense) for finite-difference checks.
-    static func smoothClassifier(seed: UInt64 = 3) throws -> Sequential {
+    public static func smoothClassifier(seed: UInt64 = 3) throws -> Sequential {
         var rng = RandomSource(seed: seed)
         return try Sequential(inputShape: [side, side, 1], layers: [
             Conv2D(inChannels: 1, outChannels: 3, kernel: 3, name: "c", rng: &rng), Sigmoid(), Flatten(),
@@ -63,7 +62,7 @@ enum TinyModels {
 
     /// A smooth random VAE with a 4-dimensional latent and noticeable posterior noise, on
     /// `side`×`side` grey images (the whole image, or patches of it for a patch VAE).
-    static func smoothVAE(seed: UInt64 = 5, side: Int = TinyModels.side) throws -> VariationalAutoencoder {
+    public static func smoothVAE(seed: UInt64 = 5, side: Int = TinyModels.side) throws -> VariationalAutoencoder {
         var rng = RandomSource(seed: seed)
         let d = side * side
         let e = Dense(inFeatures: d, outFeatures: 16, name: "e", rng: &rng)
@@ -78,13 +77,13 @@ enum TinyModels {
         return try VariationalAutoencoder(encoder: encoder, meanHead: mean, logVarianceHead: logVar, decoder: decoder)
     }
 
-    static func defended(classifier: Sequential, vae: VariationalAutoencoder?,
+    public static func defended(classifier: Sequential, vae: VariationalAutoencoder?,
                          patchVAE: VariationalAutoencoder? = nil) -> DefendedModel {
         DefendedModel(name: "tiny", version: "1", labels: ["a", "b", "c"], classifier: classifier, vae: vae, patchVAE: patchVAE,
                       threshold: 1)
     }
 
-    static func randomImages(_ n: Int, seed: UInt64) -> Tensor {
+    public static func randomImages(_ n: Int, seed: UInt64) -> Tensor {
         var rng = RandomSource(seed: seed)
         // Many pixels at or near 0 and 1, to exercise the clipping.
         return Tensor(shape: [n, side, side, 1], storage: (0..<(n * side * side)).map { _ in

@@ -1,15 +1,23 @@
 import Foundation
+import Synchronization
+import Attacks
 
 /// The output folder of `vaeguard evaluate`: every finished cell is written at once to
 /// `results.json` and `results.csv` (clean rows to `clean.json` / `clean.csv`), so an
 /// interrupted run loses at most the cell in progress and `--resume` skips what is there.
-public final class ResultStore: @unchecked Sendable {
+public final class ResultStore: Sendable {
     public let directory: URL
-    public private(set) var cells: [CellResult] = []
-    public private(set) var clean: [CleanResult] = []
-    private var keys: Set<String> = []
-    private var cleanKeys: Set<String> = []
-    private let lock = NSLock()
+    /// Everything `add` changes, behind one lock: workers finish cells concurrently.
+    private struct State {
+        var cells: [CellResult] = []
+        var clean: [CleanResult] = []
+        var keys: Set<String> = []
+        var cleanKeys: Set<String> = []
+    }
+    private let state: Mutex<State>
+
+    public var cells: [CellResult] { state.withLock { $0.cells } }
+    public var clean: [CleanResult] { state.withLock { $0.clean } }
 
     /// Opens `directory`, loading earlier results when `resume` is set. Without `resume` an
     /// existing `results.json` is an error, so a finished run is never overwritten by accident.
@@ -27,39 +35,42 @@ public final class ResultStore: @unchecked Sendable {
             if fm.fileExists(atPath: results.path) || fm.fileExists(atPath: cleanURL.path) {
                 throw .io("\(directory.path) already holds results; pass --resume to continue them or choose another --output")
             }
+            state = Mutex(State())
             return
         }
+        var loaded = State()
         let decoder = JSONDecoder()
         if let data = fm.contents(atPath: results.path) {
-            do { cells = try decoder.decode([CellResult].self, from: data) } catch { throw .io("cannot read \(results.path): \(error)") }
+            do { loaded.cells = try decoder.decode([CellResult].self, from: data) } catch { throw .io("cannot read \(results.path): \(error)") }
         }
         if let data = fm.contents(atPath: cleanURL.path) {
-            do { clean = try decoder.decode([CleanResult].self, from: data) } catch { throw .io("cannot read \(cleanURL.path): \(error)") }
+            do { loaded.clean = try decoder.decode([CleanResult].self, from: data) } catch { throw .io("cannot read \(cleanURL.path): \(error)") }
         }
-        keys = Set(cells.map(\.key))
-        cleanKeys = Set(clean.map(\.key))
+        loaded.keys = Set(loaded.cells.map(\.key))
+        loaded.cleanKeys = Set(loaded.clean.map(\.key))
+        state = Mutex(loaded)
     }
 
-    public func contains(_ key: String) -> Bool { lock.withLock { keys.contains(key) } }
-    public func containsClean(_ key: String) -> Bool { lock.withLock { cleanKeys.contains(key) } }
+    public func contains(_ key: String) -> Bool { state.withLock { $0.keys.contains(key) } }
+    public func containsClean(_ key: String) -> Bool { state.withLock { $0.cleanKeys.contains(key) } }
 
-    /// Adds a cell and rewrites the result files.
+    /// Adds a cell and rewrites the result files (under the lock, so files follow the order of adds).
     public func add(_ cell: CellResult) throws(AttackError) {
-        lock.lock()
-        defer { lock.unlock() }
-        cells.removeAll { $0.key == cell.key }
-        cells.append(cell)
-        keys.insert(cell.key)
-        try write(cells, json: "results.json", csv: "results.csv", header: CellResult.csvHeader, row: \.csvRow)
+        try state.withLock { (s: inout State) throws(AttackError) in
+            s.cells.removeAll { $0.key == cell.key }
+            s.cells.append(cell)
+            s.keys.insert(cell.key)
+            try write(s.cells, json: "results.json", csv: "results.csv", header: CellResult.csvHeader, row: \.csvRow)
+        }
     }
 
     public func add(_ row: CleanResult) throws(AttackError) {
-        lock.lock()
-        defer { lock.unlock() }
-        clean.removeAll { $0.key == row.key }
-        clean.append(row)
-        cleanKeys.insert(row.key)
-        try write(clean, json: "clean.json", csv: "clean.csv", header: CleanResult.csvHeader, row: \.csvRow)
+        try state.withLock { (s: inout State) throws(AttackError) in
+            s.clean.removeAll { $0.key == row.key }
+            s.clean.append(row)
+            s.cleanKeys.insert(row.key)
+            try write(s.clean, json: "clean.json", csv: "clean.csv", header: CleanResult.csvHeader, row: \.csvRow)
+        }
     }
 
     /// Writes `text` to a file of the output folder (atomically).

@@ -2,6 +2,7 @@ import Foundation
 import Engine
 import NeuralNet
 import Purification
+import Attacks
 
 /// Percentiles, thresholds, detection rates and ROC AUC of reconstruction-error scores: the
 /// arithmetic of `vaeguard evaluate --detection`. An image is flagged when its score is
@@ -156,7 +157,7 @@ public struct DetectionReport: Sendable, Codable {
 /// (attacks on the bare classifier, labels = its clean predictions), for each purifier.
 /// Thresholds come from the calibration images only; false alarms and detection are measured
 /// on the test images, so the threshold is not fitted to the images it is judged on.
-public final class DetectionEvaluator: @unchecked Sendable {
+public struct DetectionEvaluator: Sendable {
     public let model: DefendedModel
     public let dataset: String
     public let calibration: Tensor

@@ -1,4 +1,5 @@
 import Foundation
+import Attacks
 
 /// One measured grid cell: an attack at one ε under one threat model, against one defense,
 /// with one seed. Rows of `results.csv` / `results.json`.

@@ -1,5 +1,6 @@
 import Foundation
 import Purification
+import Attacks
 
 extension GridEvaluator {
     /// The defenses whose clean accuracy `--clean` reports: none, the grid's defenses, and the

@@ -1,4 +1,5 @@
 import Foundation
+import Certification
 
 /// The rows of a certification run, one per test image, as Cohen et al.'s `certify.py`
 /// writes them (`idx label predict radius correct time`, tab-separated, predict −1 =

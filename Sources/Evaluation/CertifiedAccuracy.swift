@@ -1,5 +1,5 @@
 import Foundation
-import Attacks
+import Certification
 
 /// Certified accuracy at radius r: the fraction of test images that CERTIFY labels correctly
 /// with a radius ≥ r (Cohen et al.'s `analyze.py`, "approximate certified test accuracy").

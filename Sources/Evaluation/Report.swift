@@ -1,4 +1,5 @@
 import Foundation
+import Attacks
 
 /// Turns results into `summary.csv`, `summary.md` and SVG plots.
 public enum Report {

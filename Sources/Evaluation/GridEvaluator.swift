@@ -3,6 +3,7 @@ import Synchronization
 import Engine
 import NeuralNet
 import Purification
+import Attacks
 
 /// Runs an `EvaluationGrid` on a defended model and a set of test images, writing every
 /// finished cell to a `ResultStore` (and skipping the cells already there).
@@ -11,19 +12,33 @@ import Purification
 /// `Parallel.forEachChunk`. Each mini-batch draws its random numbers from a generator seeded by
 /// (seed, cell, batch index), so results do not depend on the number of workers. Run with
 /// `ComputeSettings.parallelism = 1` when `workers > 1` (one level of parallelism).
-public final class GridEvaluator: @unchecked Sendable {
+public final class GridEvaluator: Sendable {
     public let model: DefendedModel
     public let images: Tensor
     public let labels: [Int]
     public let grid: EvaluationGrid
     public let store: ResultStore
-    public var batchSize: Int
-    public var workers: Int
-    /// Called after each finished cell: (cells done, cells to do, images processed, the cell).
-    public var progress: (@Sendable (Int, Int, Int, CellResult) -> Void)?
+    public let batchSize: Int
+    public let workers: Int
 
-    /// Attack labels: the bare classifier's predictions on the clean images.
-    public private(set) lazy var attackLabels: [Int] = predictions(images)
+    public typealias Progress = @Sendable (Int, Int, Int, CellResult) -> Void
+    /// Called after each finished cell: (cells done, cells to do, images processed, the cell).
+    public var progress: Progress? {
+        get { progressHandler.withLock { $0 } }
+        set { progressHandler.withLock { $0 = newValue } }
+    }
+    private let progressHandler = Mutex<Progress?>(nil)
+
+    /// Attack labels: the bare classifier's predictions on the clean images, computed on first use.
+    public var attackLabels: [Int] {
+        attackLabelCache.withLock { cached in
+            if let cached { return cached }
+            let computed = predictions(images)
+            cached = computed
+            return computed
+        }
+    }
+    private let attackLabelCache = Mutex<[Int]?>(nil)
 
     public init(model: DefendedModel, images: Tensor, labels: [Int], grid: EvaluationGrid, store: ResultStore,
                 batchSize: Int = 100, workers: Int = 1) {
