@@ -7,7 +7,8 @@
 #                                                cifar10-classifier-finetune cifar10-vae
 #                                                patch-vae-gray-8 patch-vae-rgb-8
 #                                                patch-vae-gray-16 patch-vae-rgb-16
-#                                                mnist-robust cifar10-vae-1.2   (not in the default list)
+#                                                mnist-robust cifar10-vae-1.2 mnist-noise-{0.25,0.5,1.0}
+#                                                mnist-denoiser-{0.25,0.5,1.0}   (not in the default list)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 VG=${VAEGUARD_BIN:-.build/release/vaeguard}
@@ -59,6 +60,19 @@ for step in "${steps[@]}"; do
     cifar10-vae-1.2)    run $step train vae --dataset cifar10 --epochs 40 --half --initial-weights models/cifar10-vae.json \
                           --name cifar10-vae --checkpoints checkpoints/cifar10-vae-1.2 --output runs/cifar10-vae-1.2 \
                           --model-version 1.2.0 ;;
+    # Randomized smoothing (issue #18), route 1: the paper's MNIST classifier trained on x + N(0, σ²)
+    # (Cohen et al. 2019). Route 2: the shipped VAE fine-tuned into a denoiser for the shipped
+    # classifier (MSE + stability loss, Salman et al. 2020). Both written to runs/ until certified
+    # (scripts/certify-models.sh).
+    mnist-noise-*)      s=${step#mnist-noise-}
+                        run $step train classifier --dataset mnist --noise-sigma "$s" --epochs 10 --milestones 7 \
+                          --name "mnist-classifier-noise-$s" --output runs/noise --checkpoints checkpoints/noise \
+                          --model-version 1.0.0 ;;
+    mnist-denoiser-*)   s=${step#mnist-denoiser-}
+                        run $step train denoiser --dataset mnist --initial-weights models/mnist-vae.json \
+                          --classifier models/mnist-classifier.json --noise-sigma "$s" --epochs 5 \
+                          --name "mnist-vae-denoiser-$s" --output runs/denoiser --checkpoints checkpoints/denoiser \
+                          --model-version 1.0.0 ;;
     *) echo "unknown step $step" >&2; exit 2 ;;
   esac
 done
