@@ -73,7 +73,28 @@ public struct ModelLoader: Sendable {
             guard let found = catalog.url(named: name) else { return nil }
             url = found
         }
-        do { return try ModelFile.load(url) } catch { throw .unreadable(file: source.description, reason: error.description) }
+        return try Self.file(at: url, named: source.description)
+    }
+
+    /// The classifier in the architecture file at `url`, alone (training's guidance and
+    /// frozen classifiers).
+    public static func classifier(at url: URL) throws(ModelLoadError) -> Sequential {
+        let f = try file(at: url, named: url.path)
+        guard case .classifier(let classifier) = f.network else {
+            throw .wrongKind(model: f.architecture.name, file: url.path, expected: "classifier")
+        }
+        return classifier
+    }
+
+    /// The VAE in the architecture file at `url`, alone (training's purifier VAE).
+    public static func vae(at url: URL) throws(ModelLoadError) -> VariationalAutoencoder {
+        let f = try file(at: url, named: url.path)
+        guard case .vae(let vae) = f.network else { throw .wrongKind(model: f.architecture.name, file: url.path, expected: "VAE") }
+        return vae
+    }
+
+    static func file(at url: URL, named name: String) throws(ModelLoadError) -> ModelFile {
+        do { return try ModelFile.load(url) } catch { throw .unreadable(file: name, reason: error.description) }
     }
 
     /// `name@version sha256:…`, what identifies one file's weights.

@@ -135,4 +135,16 @@ struct ModelLoaderTests {
         let loaded = try ModelLoader(directory: dir).load(ModelSpec(classifier: .named("toy-classifier"), vae: .named("toy-vae")))
         #expect(loaded.model.vae != nil && loaded.missing.isEmpty)
     }
+
+    @Test func singleNetworks_loadByPath_andAWrongKindIsAnError() throws {
+        let dir = try Self.folder()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let classifierURL = dir.appendingPathComponent("toy-classifier.json"), vaeURL = dir.appendingPathComponent("toy-vae.json")
+        #expect(try ModelLoader.classifier(at: classifierURL).inputShape == [8, 8, 1])
+        #expect(try ModelLoader.vae(at: vaeURL).inputShape == [8, 8, 1])
+        #expect(Self.error { _ = try ModelLoader.classifier(at: vaeURL) }
+            == .wrongKind(model: "toy-vae", file: vaeURL.path, expected: "classifier"))
+        #expect(Self.error { _ = try ModelLoader.vae(at: classifierURL) }
+            == .wrongKind(model: "toy-classifier", file: classifierURL.path, expected: "VAE"))
+    }
 }
