@@ -24,9 +24,15 @@ public struct AttackDemonstration: Sendable {
     /// classifies all three images. Noise comes from `defense.seed`, or a fresh seed.
     public static func run(_ x: Tensor, attack: LinfAttack?, model: DefendedModel, defense: DefenseOptions)
         throws(PurificationError) -> AttackDemonstration {
+        try run(x, attack: attack, model: model, defense: ResolvedDefense(model: model, options: defense))
+    }
+
+    /// `run(_:attack:model:defense:)` with the defense the caller resolved (and reports).
+    public static func run(_ x: Tensor, attack: LinfAttack?, model: DefendedModel, defense: ResolvedDefense)
+        throws(PurificationError) -> AttackDemonstration {
         let clock = ContinuousClock()
         let begin = clock.now
-        var rng = defense.seed.map(RandomSource.init(seed:)) ?? .fresh()
+        var rng = defense.options.seed.map(RandomSource.init(seed:)) ?? .fresh()
         var context = ForwardContext.inference(seed: 0)
         let clean = Softmax.apply(model.classifier(x, context: &context)).storage
         let label = clean.indices.max { clean[$0] < clean[$1] } ?? 0
@@ -37,9 +43,9 @@ public struct AttackDemonstration: Sendable {
         }
         let attacked = clock.now
         let bareAdversarial = Softmax.apply(model.classifier(adversarial, context: &context)).storage
-        let results = try model.classify(Tensor.concatenate([x, adversarial]), options: defense, rng: &rng)
+        let results = try model.classify(Tensor.concatenate([x, adversarial]), defense: defense, rng: &rng)
         let purified = Tensor(shape: [1] + model.inputShape, storage: results[1].purified.storage)
-        let again = try model.purify(purified, options: defense, rng: &rng).scores[0]
+        let again = try model.purify(purified, defense: defense, rng: &rng).scores[0]
         return AttackDemonstration(adversarial: adversarial, purified: purified, originalProbabilities: clean,
                                    adversarialProbabilities: bareAdversarial, purifiedProbabilities: results[1].probabilities,
                                    originalScore: results[0].reconstructionError, adversarialScore: results[1].reconstructionError,

@@ -1,5 +1,4 @@
 import Foundation
-import NeuralNet
 import Datasets
 import Models
 import Purification
@@ -16,41 +15,17 @@ public struct EvaluationModels: Sendable {
     public let fingerprint: [String: String]
 
     public static func load(dataset: DatasetKind, models: String? = nil, classifier: String? = nil, vae: String? = nil,
-                            patchVAE: String? = nil) throws -> EvaluationModels {
+                            patchVAE: String? = nil) throws(ModelLoadError) -> EvaluationModels {
         let dir = ModelCatalog.locateDirectory(explicit: models) ?? URL(fileURLWithPath: "models")
-        func url(_ explicit: String?, _ name: String) -> URL? {
-            if let explicit { return URL(fileURLWithPath: explicit) }
-            let u = dir.appendingPathComponent("\(name).json")
-            return FileManager.default.fileExists(atPath: u.path) ? u : nil
+        func source(_ explicit: String?, _ name: String) -> ModelSpec.Source {
+            explicit.map { .file(URL(fileURLWithPath: $0)) } ?? .named(name)
         }
-        guard let classifierURL = url(classifier, "\(dataset.rawValue)-classifier") else {
-            throw EvaluateModelError("no classifier: \(dir.path)/\(dataset.rawValue)-classifier.json is missing (use --classifier)")
-        }
-        let classifierFile = try ModelFile.load(classifierURL)
-        guard case .classifier(let net) = classifierFile.network else {
-            throw EvaluateModelError("\(classifierURL.path) is not a classifier")
-        }
-        func identity(_ a: ModelArchitecture) -> String { "\(a.name)@\(a.version) sha256:\(a.sha256 ?? "unknown")" }
-        var fingerprint = ["classifier": identity(classifierFile.architecture)]
-        func loadVAE(_ u: URL?, role: String) throws -> (VariationalAutoencoder, String)? {
-            guard let u else { return nil }
-            let file = try ModelFile.load(u)
-            guard case .vae(let v) = file.network else { throw EvaluateModelError("\(u.path) is not a VAE") }
-            fingerprint[role] = identity(file.architecture)
-            return (v, "\(file.architecture.name)@\(file.architecture.version) (\(u.path))")
-        }
-        let whole = try loadVAE(url(vae, "\(dataset.rawValue)-vae"), role: "vae")
-        let patch = try loadVAE(url(patchVAE, dataset == .mnist ? "patch-vae-gray-16" : "patch-vae-rgb-8"), role: "patchVAE")
-        let arch = classifierFile.architecture
-        let defended = DefendedModel(name: arch.name, version: arch.version, labels: arch.labels ?? [], classifier: net,
-                                     vae: whole?.0, patchVAE: patch?.0, threshold: .infinity,
-                                     smoothingSigma: arch.metadata?["noise_sigma"].flatMap(Float.init))
-        let text = "classifier \(arch.name)@\(arch.version) (\(classifierURL.path)); vae \(whole?.1 ?? "none"); patch vae \(patch?.1 ?? "none")"
-        return EvaluationModels(defended: defended, classifierName: arch.name, description: text, fingerprint: fingerprint)
+        // No thresholds: the evaluation measures detection itself.
+        let spec = ModelSpec(classifier: source(classifier, "\(dataset.rawValue)-classifier"),
+                             vae: source(vae, "\(dataset.rawValue)-vae"),
+                             patchVAE: source(patchVAE, dataset == .mnist ? "patch-vae-gray-16" : "patch-vae-rgb-8"))
+        let loaded = try ModelLoader(directory: dir).load(spec)
+        return EvaluationModels(defended: loaded.model, classifierName: loaded.model.name, description: loaded.description,
+                                fingerprint: loaded.fingerprint)
     }
-}
-
-public struct EvaluateModelError: Error, CustomStringConvertible {
-    public let description: String
-    init(_ d: String) { description = d }
 }

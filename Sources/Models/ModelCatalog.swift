@@ -1,25 +1,35 @@
 import Foundation
-import NeuralNet
 
-/// Finds and loads the model files shipped in the repository's `models/` folder (or another
-/// folder given by configuration or `$VAEGUARD_MODELS`).
+/// Finds the model files in the repository's `models/` folder (or another folder given by
+/// configuration or `$VAEGUARD_MODELS`) by name, reading no weights: loading is
+/// `ModelLoader`'s (Purification), which asks for the few files a model needs.
 public struct ModelCatalog: Sendable {
     public let directory: URL
-    public let models: [String: ModelFile]
 
-    /// Loads every `*.json` architecture file in `directory` (skipping training curves).
-    public init(directory: URL) throws {
+    public init(directory: URL) {
         self.directory = directory
-        var models: [String: ModelFile] = [:]
-        let files = try FileManager.default.contentsOfDirectory(atPath: directory.path).filter { $0.hasSuffix(".json") }.sorted()
-        for file in files {
-            let model = try ModelFile.load(directory.appendingPathComponent(file))
-            models[model.architecture.name] = model
-        }
-        self.models = models
     }
 
-    public subscript(name: String) -> ModelFile? { models[name] }
+    /// The architecture file of the model called `name`: `NAME.json` (as `ModelFile.save`
+    /// names it), else the `*.json` whose architecture is named `name` (only the JSON is
+    /// read); nil when there is none.
+    public func url(named name: String) -> URL? {
+        let fm = FileManager.default
+        let direct = directory.appendingPathComponent("\(name).json")
+        if fm.fileExists(atPath: direct.path) { return direct }
+        let files = (try? fm.contentsOfDirectory(atPath: directory.path))?.filter { $0.hasSuffix(".json") }.sorted() ?? []
+        return files.lazy.map { self.directory.appendingPathComponent($0) }.first { url in
+            guard let data = try? Data(contentsOf: url), let header = try? JSONDecoder().decode(Header.self, from: data) else {
+                return false
+            }
+            return header.name == name
+        }
+    }
+
+    /// The part of an architecture file the search reads.
+    private struct Header: Decodable {
+        let name: String
+    }
 
     /// The models folder: explicit path, else `$VAEGUARD_MODELS`, else `./models`, else the
     /// `models` folder of the checkout the executable was built in (`.build/<config>/vaeguard`

@@ -67,7 +67,13 @@ public final class DefendedModel: Sendable {
     /// error, the mean squared difference between input and purified image.
     public func purify(_ images: Tensor, options: DefenseOptions, rng: inout RandomSource) throws(PurificationError)
         -> (images: Tensor, scores: [Float]) {
-        let purifier = try purifier(for: options)
+        try purify(images, defense: ResolvedDefense(model: self, options: options), rng: &rng)
+    }
+
+    /// `purify(_:options:rng:)` with a defense resolved once by the caller.
+    public func purify(_ images: Tensor, defense: ResolvedDefense, rng: inout RandomSource) throws(PurificationError)
+        -> (images: Tensor, scores: [Float]) {
+        let purifier = defense.purifier, options = defense.options
         var mean = try purifier.purify(images, rng: &rng)
         if options.samples > 1 {
             for _ in 1..<options.samples {
@@ -92,11 +98,15 @@ public final class DefendedModel: Sendable {
 
     /// Purifies and classifies a batch `[N, H, W, C]` of classifier-sized images.
     public func classify(_ images: Tensor, options: DefenseOptions, rng: inout RandomSource) throws(PurificationError) -> [Result] {
-        guard Array(images.shape.dropFirst()) == inputShape else {
-            throw .shapeMismatch(expected: inputShape, got: Array(images.shape.dropFirst()))
-        }
+        try checkInput(images)
+        return try classify(images, defense: ResolvedDefense(model: self, options: options), rng: &rng)
+    }
+
+    /// `classify(_:options:rng:)` with a defense resolved once by the caller.
+    public func classify(_ images: Tensor, defense: ResolvedDefense, rng: inout RandomSource) throws(PurificationError) -> [Result] {
+        try checkInput(images)
         var context = ForwardContext.inference(seed: 0)
-        let purifier = try purifier(for: options)
+        let purifier = defense.purifier, options = defense.options
         let clock = ContinuousClock()
         let start = clock.now
         var purifyTime = Duration.zero
@@ -114,7 +124,7 @@ public final class DefendedModel: Sendable {
             probabilities.scale(by: 1 / Float(options.samples))
             purified.scale(by: 1 / Float(options.samples))
         } else {
-            purified = try purify(images, options: options, rng: &rng).images
+            purified = try purify(images, defense: defense, rng: &rng).images
             purifyTime = clock.now - start
             probabilities = Softmax.apply(classifier(purified, context: &context))
         }
@@ -127,6 +137,13 @@ public final class DefendedModel: Sendable {
                    purified: Tensor(shape: inputShape, storage: Array(purified.storage[(b * size)..<((b + 1) * size)])),
                    reconstructionError: scores[b], suspectedAdversarial: scores[b] > threshold(for: options.purifier),
                    purifyDuration: purifyTime, classifyDuration: total - purifyTime)
+        }
+    }
+
+    /// Images must be `[N] + inputShape`.
+    private func checkInput(_ images: Tensor) throws(PurificationError) {
+        guard Array(images.shape.dropFirst()) == inputShape else {
+            throw .shapeMismatch(expected: inputShape, got: Array(images.shape.dropFirst()))
         }
     }
 

@@ -37,7 +37,7 @@ public final class BatchScheduler: @unchecked Sendable {
 
     /// What a job does: a batchable classification, or any other unit of work.
     enum Work {
-        case classify(model: DefendedModel, images: Tensor, options: DefenseOptions,
+        case classify(model: DefendedModel, images: Tensor, defense: ResolvedDefense,
                       continuation: CheckedContinuation<[DefendedModel.Result], any Error>)
         case task(run: () -> Void, reject: (any Error) -> Void)
     }
@@ -90,14 +90,16 @@ public final class BatchScheduler: @unchecked Sendable {
     /// Whether a job submitted now would be refused for lack of queue space.
     public var isFull: Bool { condition.withLock { queue.count >= settings.queueCapacity } }
 
-    /// Purifies and classifies `images` (`[N, H, W, C]`), batched with compatible requests.
-    public func classify(model: DefendedModel, images: Tensor, options: DefenseOptions) async throws -> [DefendedModel.Result] {
+    /// Purifies and classifies `images` (`[N, H, W, C]`) with the defense the handler resolved
+    /// (so the purifier is built once per request), batched with compatible requests.
+    public func classify(model: DefendedModel, images: Tensor, defense: ResolvedDefense) async throws -> [DefendedModel.Result] {
         // Seeded requests must be reproducible whatever else is queued, so they run alone.
+        let options = defense.options
         let key = options.seed == nil ? "\(model.name)|\(options)|\(images.shape.dropFirst())" : nil
         let flag = CancelFlag()
         return try await withTaskCancellationHandler {
             try await withCheckedThrowingContinuation { continuation in
-                enqueue(Job(key: key, work: .classify(model: model, images: images, options: options, continuation: continuation),
+                enqueue(Job(key: key, work: .classify(model: model, images: images, defense: defense, continuation: continuation),
                             imageCount: images.batchSize, deadline: Date().addingTimeInterval(settings.timeout), flag: flag),
                         onReject: { continuation.resume(throwing: $0) })
             }
@@ -230,7 +232,7 @@ public final class BatchScheduler: @unchecked Sendable {
         switch live[0].work {
         case .task(let run, _):
             run()
-        case .classify(let model, _, let options, _):
+        case .classify(let model, _, let defense, _):
             var parts: [Tensor] = []
             var continuations: [(CheckedContinuation<[DefendedModel.Result], any Error>, Int)] = []
             for job in live {
@@ -239,9 +241,9 @@ public final class BatchScheduler: @unchecked Sendable {
                 continuations.append((c, images.batchSize))
             }
             metrics?.batchSize(parts.reduce(0) { $0 + $1.batchSize })
-            var rng = options.seed.map(RandomSource.init(seed:)) ?? RandomSource.fresh()
+            var rng = defense.options.seed.map(RandomSource.init(seed:)) ?? RandomSource.fresh()
             do {
-                let results = try model.classify(Tensor.concatenate(parts), options: options, rng: &rng)
+                let results = try model.classify(Tensor.concatenate(parts), defense: defense, rng: &rng)
                 var offset = 0
                 for (c, n) in continuations {
                     c.resume(returning: Array(results[offset..<(offset + n)]))

@@ -6,7 +6,7 @@ import Purification
 
 /// Getting images out of a request: raw body or multipart `image` parts, decoded with the
 /// pixel limit checked from the header, converted to what a model takes.
-public enum ImageInput {
+enum ImageInput {
     struct Upload: Sendable {
         var bytes: [UInt8]
         var filename: String?
@@ -39,32 +39,20 @@ public enum ImageInput {
         do { return try ImageDecoder.decode(bytes, maxPixels: maxPixels) } catch { throw ServiceError.from(error) }
     }
 
-    /// Converts to `channels` (alpha composited on black, the background of MNIST and of
-    /// most model inputs), then to floats `[1, H, W, C]`.
+    /// `Image.tensor(channels:)` (Purification) with the service's errors.
     static func tensor(_ image: Image, channels: Int) throws(ServiceError) -> Tensor {
-        do {
-            let converted = try image.converted(toChannels: channels, background: .black)
-            return Tensor(shape: [1, converted.height, converted.width, channels], storage: converted.floatPixels())
-        } catch {
-            throw ServiceError.from(error)
-        }
+        do { return try image.tensor(channels: channels) } catch { throw ServiceError.from(error) }
     }
 
-    /// Converts and resizes to a model's `[H, W, C]` input (also used by `vaeguard classify`).
-    public static func modelInput(_ image: Image, shape: [Int]) throws(ServiceError) -> Tensor {
-        let (h, w, c) = (shape[0], shape[1], shape[2])
-        do {
-            var converted = try image.converted(toChannels: c, background: .black)
-            if converted.width != w || converted.height != h { converted = try converted.resized(width: w, height: h) }
-            return Tensor(shape: [1, h, w, c], storage: converted.floatPixels())
-        } catch {
-            throw ServiceError.from(error)
-        }
+    /// `Image.tensor(shape:)` (Purification), converted and resized to a model's `[H, W, C]`
+    /// input, with the service's errors.
+    static func modelInput(_ image: Image, shape: [Int]) throws(ServiceError) -> Tensor {
+        do { return try image.tensor(shape: shape) } catch { throw ServiceError.from(error) }
     }
 
     /// A `[1, H, W, C]` tensor in [0, 1] as an image.
     static func image(_ t: Tensor) throws(ServiceError) -> Image {
-        do { return try Image(width: t.shape[2], height: t.shape[1], channels: t.shape[3], floats: t.storage) } catch {
+        do { return try Image(tensor: t) } catch {
             throw ServiceError.internalError("cannot build image: \(error)")
         }
     }

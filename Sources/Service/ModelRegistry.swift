@@ -1,27 +1,31 @@
 import Foundation
+import Synchronization
 import Engine
-import NeuralNet
 import Models
 import Purification
 
 /// The served models, loaded once from the models folder, and whether they are ready.
 ///
 /// Loading and warm-up happen off the request path (`loadAndWarm`); until they finish,
-/// `/readyz` answers 503 and inference routes answer 503 "not ready".
-public final class ModelRegistry: @unchecked Sendable {
-    private let lock = NSLock()
-    private var defended: [String: DefendedModel] = [:]
-    private var loadError: String?
-    private var warnings: [String] = []
-    private var ready = false
+/// `/readyz` answers 503 and inference routes answer 503 "not ready". Building each model
+/// from its files is `ModelLoader`'s; the registry keeps readiness, the lookup and warm-up.
+public final class ModelRegistry: Sendable {
+    private struct State {
+        var defended: [String: DefendedModel] = [:]
+        var loadError: String?
+        var warnings: [String] = []
+        var ready = false
+    }
+
+    private let state = Mutex(State())
     public let configuration: ServiceConfiguration
 
     public init(configuration: ServiceConfiguration) {
         self.configuration = configuration
     }
 
-    public var isReady: Bool { lock.withLock { ready } }
-    public var failure: String? { lock.withLock { loadError } }
+    public var isReady: Bool { state.withLock { $0.ready } }
+    public var failure: String? { state.withLock { $0.loadError } }
 
     /// Loads every configured model and runs one inference through each purifier.
     ///
@@ -34,104 +38,63 @@ public final class ModelRegistry: @unchecked Sendable {
             let directory = ModelCatalog.locateDirectory(explicit: configuration.models.directory)
             let needsModels = configuration.models.entries.contains { $0.classifier != nil }
             guard let directory else {
-                if needsModels { throw ServiceError.configuration("no models folder found (set models.directory or VAEGUARD_MODELS)") }
-                lock.withLock { ready = true }
+                if needsModels { throw ServiceError.configuration(ModelLoadError.noModelsFolder.description) }
+                state.withLock { $0.ready = true }
                 return
             }
-            let catalog = try ModelCatalog(directory: directory)
+            let loader = ModelLoader(directory: directory)
             var loaded: [String: DefendedModel] = [:]
             var notes: [String] = []
-            for entry in configuration.models.entries where entry.classifier != nil {
-                guard let (model, missing) = try Self.assemble(entry, catalog: catalog) else {
-                    notes.append("model '\(entry.name)' skipped: '\(entry.classifier!)' not in \(directory.path)")
-                    continue
+            for entry in configuration.models.entries {
+                guard let spec = entry.spec else { continue }
+                do throws(ModelLoadError) {
+                    let result = try loader.load(spec)
+                    notes += result.missing.map {
+                        "model '\(entry.name)': '\($0.file)' not in \(directory.path); that purifier is unavailable"
+                    }
+                    loaded[entry.name] = result.model
+                } catch .classifierMissing(_, let classifier, _) {
+                    notes.append("model '\(entry.name)' skipped: '\(classifier)' not in \(directory.path)")
+                } catch {
+                    throw ServiceError.configuration(error.description)
                 }
-                notes += missing.map { "model '\(entry.name)': '\($0)' not in \(directory.path); that purifier is unavailable" }
-                loaded[entry.name] = model
             }
             if needsModels && loaded.isEmpty {
                 throw ServiceError.configuration("none of the configured models is in \(directory.path)")
             }
             for model in loaded.values { try Self.warm(model) }
-            lock.withLock {
-                defended = loaded
-                warnings = notes
-                ready = true
+            state.withLock {
+                $0.defended = loaded
+                $0.warnings = notes
+                $0.ready = true
             }
         } catch {
-            lock.withLock { loadError = "\(error)" }
+            state.withLock { $0.loadError = "\(error)" }
             throw error
         }
     }
 
     /// What `loadAndWarm` left out.
-    public var loadWarnings: [String] { lock.withLock { warnings } }
-
-    /// Loads a single configured model (the CLI's classify and purify).
-    public func loadOne(_ entry: ServiceConfiguration.ModelEntry) throws -> DefendedModel {
-        guard let directory = ModelCatalog.locateDirectory(explicit: configuration.models.directory) else {
-            throw ServiceError.configuration("no models folder found (set models.directory or VAEGUARD_MODELS)")
-        }
-        guard let (model, _) = try Self.assemble(entry, catalog: ModelCatalog(directory: directory)) else {
-            throw ServiceError.configuration("model '\(entry.name)': '\(entry.classifier ?? "")' is not in \(directory.path)")
-        }
-        return model
-    }
+    public var loadWarnings: [String] { state.withLock { $0.warnings } }
 
     /// Installs already-built models (tests).
     public func install(_ models: [DefendedModel]) {
-        lock.withLock {
-            for m in models { defended[m.name] = m }
-            ready = true
+        state.withLock {
+            for m in models { $0.defended[m.name] = m }
+            $0.ready = true
         }
     }
 
-    public var models: [DefendedModel] { lock.withLock { defended.values.sorted { $0.name < $1.name } } }
+    public var models: [DefendedModel] { state.withLock { $0.defended.values.sorted { $0.name < $1.name } } }
 
     /// The model called `name`, or 404 / 503.
     public func model(named name: String) throws(ServiceError) -> DefendedModel {
-        let (isReady, model) = lock.withLock { (ready, defended[name]) }
+        let (isReady, model) = state.withLock { ($0.ready, $0.defended[name]) }
         guard isReady else { throw .notReady("models are still loading") }
         guard let model else {
             throw .notFound("unknown model '\(name)'; available: \(self.models.map(\.name).joined(separator: ", "))")
         }
         return model
-    }
-
-    /// Builds one model from catalog files; nil when its classifier file is absent. The
-    /// second value names VAE files that are absent (their purifiers are left out).
-    static func assemble(_ entry: ServiceConfiguration.ModelEntry, catalog: ModelCatalog) throws
-        -> (DefendedModel, missing: [String])? {
-        guard let classifierName = entry.classifier, let cf = catalog[classifierName] else { return nil }
-        guard case .classifier(let classifier) = cf.network else {
-            throw ServiceError.configuration("model '\(entry.name)': '\(classifierName)' is not a classifier")
-        }
-        var missing: [String] = []
-        func vae(_ name: String?) throws -> VariationalAutoencoder? {
-            guard let name else { return nil }
-            guard let f = catalog[name] else {
-                missing.append(name)
-                return nil
-            }
-            guard case .vae(let v) = f.network else { throw ServiceError.configuration("'\(name)' is not a VAE") }
-            return v
-        }
-        let wholeVAE = try vae(entry.vae)
-        if let wholeVAE, wholeVAE.inputShape != classifier.inputShape {
-            throw ServiceError.configuration("model '\(entry.name)': VAE input \(wholeVAE.inputShape) ≠ classifier input \(classifier.inputShape)")
-        }
-        let patch = try vae(entry.patchVAE)
-        if let patch, patch.inputShape.last != classifier.inputShape.last {
-            throw ServiceError.configuration("model '\(entry.name)': patch VAE channels differ from the classifier's")
-        }
-        let model = DefendedModel(name: entry.name, version: cf.architecture.version,
-                                  labels: cf.architecture.labels ?? (0..<(classifier.outputShape.first ?? 0)).map(String.init),
-                                  classifier: classifier, vae: wholeVAE, patchVAE: patch, threshold: entry.threshold,
-                                  purifierThresholds: Dictionary(uniqueKeysWithValues: (entry.purifierThresholds ?? [:])
-                                      .compactMap { k, v in PurifierKind(rawValue: k).map { ($0, v) } }),
-                                  smoothingSigma: cf.architecture.metadata?["noise_sigma"].flatMap(Float.init),
-                                  robustness: cf.architecture.robustness ?? [])
-        return (model, missing)
     }
 
     /// One inference per purifier, so the first real request does not pay for page faults.

@@ -138,7 +138,9 @@ enum OpenInference {
             try model.classificationFLOPs(count: images.batchSize * (1 + (certifyOptions.map { $0.n0 + $0.n } ?? 0)),
                                           options: defense)
         }
-        let results = try await ctx.scheduler.classify(model: model, images: images, options: defense)
+        let resolved: ResolvedDefense
+        do { resolved = try ResolvedDefense(model: model, options: defense) } catch { throw ServiceError.from(error) }
+        let results = try await ctx.scheduler.classify(model: model, images: images, defense: resolved)
         for r in results { ctx.metrics.scored(model: model.name, error: r.reconstructionError, suspected: r.suspectedAdversarial) }
         ctx.metrics.purified(model: model.name, purifier: defense.purifier.rawValue, count: results.count)
         var parameters = ["purifier": defense.purifier.rawValue]

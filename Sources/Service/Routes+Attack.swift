@@ -79,8 +79,8 @@ extension Routes {
                 + "/v1/attack needs a built-in classifier to differentiate")
         }
         let model = try ctx.registry.model(named: options.model)
-        let purifier: any Purifier
-        do { purifier = try model.purifier(for: options.defense) } catch { throw ServiceError.from(error) }
+        let resolved: ResolvedDefense
+        do { resolved = try ResolvedDefense(model: model, options: options.defense) } catch { throw ServiceError.from(error) }
         let topK = request.query["top_k"] == nil ? 3 : options.topK
         let maxPixels = ctx.configuration.purification.maxImagePixels
         let probed = try await ctx.cpu.run { try ImageInput.probedUploads(request, maxImages: 1, maxPixels: maxPixels)[0] }
@@ -100,28 +100,27 @@ extension Routes {
         let (outcome, queueTime) = try await ctx.scheduler.run { () throws -> (AttackDemonstration, Duration) in
             let queueTime = ContinuousClock.now - decoded
             do throws(PurificationError) {
-                return (try AttackDemonstration.run(x, attack: linf, model: model, defense: defense), queueTime)
+                return (try AttackDemonstration.run(x, attack: linf, model: model, defense: resolved), queueTime)
             } catch {
                 throw ServiceError.from(error)
             }
         }
         ctx.metrics.stage("attack", model: model.name, duration: outcome.attackTime)
-        ctx.metrics.purified(model: model.name, purifier: purifier.kind.rawValue)
+        ctx.metrics.purified(model: model.name, purifier: resolved.name)
 
         func panel(_ t: Tensor, _ probabilities: [Float], _ score: Float) throws -> AttackResponse.Panel {
             let png: [UInt8]
             do { png = try ImageInput.image(t).pngData() } catch { throw ServiceError.internalError("encoding a PNG failed: \(error)") }
             return AttackResponse.Panel(image: Data(png).base64EncodedString(),
                                         predictions: Self.top(probabilities, labels: model.labels, k: topK),
-                                        reconstructionError: score, suspectedAdversarial: score > model.threshold(for: purifier.kind))
+                                        reconstructionError: score, suspectedAdversarial: score > model.threshold(for: resolved.kind))
         }
         let distortion = Distortion(original: x, adversarial: outcome.adversarial)
         let originalTop = Self.argmax(outcome.originalProbabilities)
         let body = AttackResponse(
             requestId: request.requestID, model: ModelInfo(name: model.name, version: model.version),
-            purifier: PurifierInfo(name: purifier.kind.rawValue,
-                                   settings: purifier.settings.merging(options.defense.reported) { a, _ in a }),
-            threshold: model.threshold(for: purifier.kind),
+            purifier: PurifierInfo(name: resolved.name, settings: resolved.reportedSettings),
+            threshold: model.threshold(for: resolved.kind),
             attack: .init(name: attack.kind.rawValue, eps: attack.epsilon, steps: attack.steps,
                           linf: Float(distortion.linfMax), l2: Float(distortion.l2Sum), label: originalTop,
                           fooled: Self.argmax(outcome.adversarialProbabilities) != originalTop,

@@ -42,10 +42,10 @@ extension Routes {
             return (inputs, sizes)
         }
         let decoded = clock.now
-        let purifier: any Purifier
-        do { purifier = try model.purifier(for: options.defense) } catch { throw ServiceError.from(error) }
+        let resolved: ResolvedDefense
+        do { resolved = try ResolvedDefense(model: model, options: options.defense) } catch { throw ServiceError.from(error) }
         let batch = Tensor.concatenate(inputs)
-        let results = try await ctx.scheduler.classify(model: model, images: batch, options: options.defense)
+        let results = try await ctx.scheduler.classify(model: model, images: batch, defense: resolved)
         var certificates: [CertificateBody]?
         if let certifyOptions {
             certificates = try await certify(batch, model: model, defense: options.defense, options: certifyOptions, ctx: ctx)
@@ -55,7 +55,7 @@ extension Routes {
         let imageResults = zip(results, zip(uploads, sizes)).enumerated().map { i, pair in
             let (result, item) = pair
             ctx.metrics.scored(model: model.name, error: result.reconstructionError, suspected: result.suspectedAdversarial)
-            ctx.metrics.purified(model: model.name, purifier: purifier.kind.rawValue)
+            ctx.metrics.purified(model: model.name, purifier: resolved.name)
             return ImageResult(filename: item.0.filename, width: item.1.width, height: item.1.height,
                                predictions: result.predictions(labels: model.labels, topK: options.topK),
                                reconstructionError: result.reconstructionError, suspectedAdversarial: result.suspectedAdversarial,
@@ -68,9 +68,9 @@ extension Routes {
         let single = imageResults.count == 1 ? imageResults[0] : nil
         let body = ClassifyResponse(
             requestId: request.requestID, model: ModelInfo(name: model.name, version: model.version),
-            purifier: PurifierInfo(name: purifier.kind.rawValue, settings: purifier.settings.merging(options.defense.reported) { a, _ in a }),
+            purifier: PurifierInfo(name: resolved.name, settings: resolved.reportedSettings),
             predictions: single?.predictions, reconstructionError: single?.reconstructionError,
-            suspectedAdversarial: single?.suspectedAdversarial, certificate: single?.certificate, threshold: model.threshold(for: purifier.kind), results: imageResults,
+            suspectedAdversarial: single?.suspectedAdversarial, certificate: single?.certificate, threshold: model.threshold(for: resolved.kind), results: imageResults,
             timings: Timings(decodeMs: (decoded - start).milliseconds,
                              queueMs: max(0, (inference - purifyTime - classifyTime).milliseconds),
                              purifyMs: purifyTime.milliseconds, classifyMs: classifyTime.milliseconds,
@@ -93,7 +93,7 @@ extension Routes {
         let wantsJPEG = request.headers["Accept"]?.lowercased().contains("image/jpeg") == true
         var headers = HTTPHeaders()
         headers["Content-Type"] = wantsJPEG ? "image/jpeg" : "image/png"
-        addDefenseHeaders(&headers, purifier: used, score: score, model: model)
+        addDefenseHeaders(&headers, purifier: used, score: score)
         let bytes = try await ctx.cpu.run { () throws -> [UInt8] in
             do { return wantsJPEG ? try purified.jpegData(quality: 95) : try purified.pngData() } catch {
                 throw ServiceError.internalError("encoding the purified image failed: \(error)")
@@ -115,70 +115,36 @@ extension Routes {
     /// original, which proxy certification smooths).
     static func purifyUpload(_ request: HTTPRequest, model: DefendedModel, options: RequestOptions, ctx: ServiceContext,
                              defaultForOtherSizes: PurifierKind = .patchVAE) async throws
-        -> (image: Image, score: Float, purifier: any Purifier, lease: PixelLease, original: Image) {
+        -> (image: Image, score: Float, purifier: ImagePurifier, lease: PixelLease, original: Image) {
         let maxPixels = ctx.configuration.purification.maxImagePixels
         let probed = try await ctx.cpu.run { try ImageInput.probedUploads(request, maxImages: 1, maxPixels: maxPixels)[0] }
         let info = probed.info
-        let defense = purificationDefense(width: info.width, height: info.height, model: model, options: options,
-                                          defaultForOtherSizes: defaultForOtherSizes)
-        let resized = defense.purifier == .vae && (info.width != model.inputShape[1] || info.height != model.inputShape[0])
+        var defense = options.defense
+        if !options.purifierGiven {
+            defense.purifier = ImagePurifier.defaultKind(width: info.width, height: info.height, model: model,
+                                                         preferred: defense.purifier, otherSizes: defaultForOtherSizes)
+        }
+        let working = ImagePurifier.workingSize(width: info.width, height: info.height, kind: defense.purifier, model: model)
         try ctx.checkCost("\(info.width)×\(info.height) image × \(defense.samples) sample(s) of \(defense.purifier.rawValue)") {
             () throws(PurificationError) in
-            try model.purificationFLOPs(height: resized ? model.inputShape[0] : info.height,
-                                        width: resized ? model.inputShape[1] : info.width, options: defense)
+            try model.purificationFLOPs(height: working.height, width: working.width, options: defense)
         }
         let lease = try ctx.reservePixels(ImageInput.heldBytes(info, channels: model.inputShape[2], purified: true))
         let image = try await ctx.cpu.run { try ImageInput.decode(probed.upload.bytes, maxPixels: maxPixels) }
-        let (purified, score, purifier) = try await purifyAnySize(image, model: model, defense: defense, ctx: ctx)
+        let purifier: ImagePurifier
+        do { purifier = try ImagePurifier(model: model, options: defense) } catch { throw ServiceError.from(error) }
+        let (purified, score) = try await ctx.scheduler.run { try purifier.purify(image) }
+        ctx.metrics.purified(model: model.name, purifier: purifier.defense.name)
+        ctx.metrics.scored(model: model.name, error: score, suspected: purifier.isSuspected(score))
         return (purified, score, purifier, lease, image)
     }
 
-    /// The defense for an image of `width`×`height`: when the request named no purifier,
-    /// images of another size than the model's use `defaultForOtherSizes`, and a purifier
-    /// the model lacks falls back to the first of patch-vae, vae, jpeg it has.
-    static func purificationDefense(width: Int, height: Int, model: DefendedModel, options: RequestOptions,
-                                    defaultForOtherSizes: PurifierKind) -> DefenseOptions {
-        let sameSize = width == model.inputShape[1] && height == model.inputShape[0]
-        var defense = options.defense
-        if !options.purifierGiven {
-            if !sameSize { defense.purifier = defaultForOtherSizes }
-            if !model.availablePurifiers.contains(defense.purifier) {
-                defense.purifier = [PurifierKind.patchVAE, .vae, .jpeg].first { model.availablePurifiers.contains($0) } ?? .none
-            }
-        }
-        return defense
-    }
-
-    /// Purifies an image of any size with `model`'s purifiers on an inference thread (the
-    /// conversions to and from tensors included, so none of it runs on the cooperative pool).
-    static func purifyAnySize(_ image: Image, model: DefendedModel, defense: DefenseOptions,
-                              ctx: ServiceContext) async throws -> (Image, Float, any Purifier) {
-        let purifier: any Purifier
-        do { purifier = try model.purifier(for: defense) } catch { throw ServiceError.from(error) }
-        let channels = model.inputShape[2], shape = model.inputShape
-        let resizeForVAE = defense.purifier == .vae && (image.width != shape[1] || image.height != shape[0])
-        let (result, score) = try await ctx.scheduler.run { () throws -> (Image, Float) in
-            let input = resizeForVAE ? try ImageInput.modelInput(image, shape: shape) : try ImageInput.tensor(image, channels: channels)
-            var rng = defense.seed.map(RandomSource.init(seed:)) ?? .fresh()
-            let r = try model.purify(input, options: defense, rng: &rng)
-            var result = try ImageInput.image(r.images)
-            if resizeForVAE {
-                do { result = try result.resized(width: image.width, height: image.height) } catch {
-                    throw ServiceError.internalError("\(error)")
-                }
-            }
-            return (result, r.scores[0])
-        }
-        ctx.metrics.purified(model: model.name, purifier: purifier.kind.rawValue)
-        ctx.metrics.scored(model: model.name, error: score, suspected: score > model.threshold(for: purifier.kind))
-        return (result, score, purifier)
-    }
-
-    static func addDefenseHeaders(_ headers: inout HTTPHeaders, purifier: any Purifier, score: Float, model: DefendedModel) {
-        headers["X-VAEGuard-Purifier"] = purifier.kind.rawValue
-        headers["X-VAEGuard-Purifier-Settings"] = purifier.settings.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }
+    static func addDefenseHeaders(_ headers: inout HTTPHeaders, purifier: ImagePurifier, score: Float) {
+        let used = purifier.defense.purifier
+        headers["X-VAEGuard-Purifier"] = used.kind.rawValue
+        headers["X-VAEGuard-Purifier-Settings"] = used.settings.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }
             .joined(separator: ";")
         headers["X-VAEGuard-Reconstruction-Error"] = String(format: "%.6f", score)
-        headers["X-VAEGuard-Suspected-Adversarial"] = score > model.threshold(for: purifier.kind) ? "true" : "false"
+        headers["X-VAEGuard-Suspected-Adversarial"] = purifier.isSuspected(score) ? "true" : "false"
     }
 }

@@ -49,7 +49,7 @@ extension Routes {
         headers["Content-Type"] = reply.contentType ?? "application/octet-stream"
         headers["X-VAEGuard-Upstream-Status"] = String(reply.status)
         if let retry = reply.retryAfter { headers["Retry-After"] = retry }
-        addDefenseHeaders(&headers, purifier: purifier, score: score, model: purifierModel)
+        addDefenseHeaders(&headers, purifier: purifier, score: score)
         var body = reply.body
         if let certifyOptions {
             // The relayed reply is the upstream's JSON object with `certificate` added.

@@ -2,6 +2,7 @@ import Foundation
 import Engine
 import NeuralNet
 import Datasets
+import Purification
 
 /// Trains classifiers and VAEs with checkpoints every epoch and `--resume`.
 ///
@@ -26,10 +27,7 @@ public final class Trainer {
         var run = try startRun(architecture, resume: resume)
         guard case .classifier(let model) = run.network else { throw NeuralNetError.invalidSpec("not a classifier") }
         let purifier: VariationalAutoencoder? = try options.purifierVAE.map { path in
-            guard case .vae(let vae) = try ModelFile.load(URL(fileURLWithPath: path)).network else {
-                throw NeuralNetError.invalidSpec("\(path) is not a VAE")
-            }
-            return vae
+            try ModelLoader.vae(at: URL(fileURLWithPath: path))
         }
         let train = options.trainLimit.map { train.prefix($0) } ?? train
         let test = options.testLimit.map { test.prefix($0) } ?? test

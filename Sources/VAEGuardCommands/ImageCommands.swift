@@ -2,7 +2,9 @@ import ArgumentParser
 import Foundation
 import Engine
 import Imaging
+import Models
 import Purification
+// Only for the configuration (model names, files and thresholds), which `serve` shares.
 import Service
 
 /// Options shared by `classify` and `purify`.
@@ -39,13 +41,15 @@ struct DefenseArguments: ParsableArguments {
                        jpegQuality: quality, patchStride: stride, seed: seed)
     }
 
+    /// The configured model called `--model`, loaded as `serve` loads it (`ModelLoader`).
     func loadModel() throws -> DefendedModel {
         let cfg = try ServiceConfiguration.resolve(file: config)
         guard let entry = cfg.models.entries.first(where: { $0.name == model }) else {
             throw ValidationError("unknown model '\(model)'")
         }
-        let registry = ModelRegistry(configuration: cfg)
-        return try registry.loadOne(entry)
+        guard let spec = entry.spec else { throw ValidationError("model '\(model)' is served by an upstream classifier") }
+        guard let directory = ModelCatalog.locateDirectory(explicit: cfg.models.directory) else { throw ModelLoadError.noModelsFolder }
+        return try ModelLoader(directory: directory).load(spec).model
     }
 }
 
@@ -62,12 +66,13 @@ struct ClassifyCommand: ParsableCommand {
 
     func run() throws {
         let model = try defense.loadModel()
+        let options = defense.options(defaultPurifier: .vae)
+        let resolved = try ResolvedDefense(model: model, options: options)
         var rng = defense.seed.map(RandomSource.init(seed:)) ?? .fresh()
         for path in images {
             let image = try ImageDecoder.decode(Array(try Data(contentsOf: URL(fileURLWithPath: path))))
-            let x = try ImageInput.modelInput(image, shape: model.inputShape)
-            let options = defense.options(defaultPurifier: .vae)
-            let r = try model.classify(x, options: options, rng: &rng)[0]
+            let x = try image.tensor(shape: model.inputShape)
+            let r = try model.classify(x, defense: resolved, rng: &rng)[0]
             let top = r.probabilities.enumerated().sorted { $0.element > $1.element }.prefix(topK)
             print("\(path): " + top.map { String(format: "%@ %.4f", model.labels[$0.offset], $0.element) }.joined(separator: ", ")
                   + String(format: "  [purifier %@, reconstruction error %.5f%@]", options.purifier.rawValue, r.reconstructionError,
@@ -87,21 +92,14 @@ struct PurifyCommand: ParsableCommand {
     func run() throws {
         let model = try defense.loadModel()
         let image = try ImageDecoder.decode(Array(try Data(contentsOf: URL(fileURLWithPath: input))))
-        let c = model.inputShape[2]
-        let sameSize = image.width == model.inputShape[1] && image.height == model.inputShape[0]
-        let options = defense.options(defaultPurifier: sameSize ? .vae : .patchVAE)
-        var working = try image.converted(toChannels: c, background: .black)
-        let resize = options.purifier == .vae && !sameSize
-        if resize { working = try working.resized(width: model.inputShape[1], height: model.inputShape[0]) }
-        var rng = defense.seed.map(RandomSource.init(seed:)) ?? .fresh()
-        let x = Tensor(shape: [1, working.height, working.width, c], storage: working.floatPixels())
-        let (out, scores) = try model.purify(x, options: options, rng: &rng)
-        var result = try Image(width: working.width, height: working.height, channels: c, floats: out.storage)
-        if resize { result = try result.resized(width: image.width, height: image.height) }
+        let options = defense.options(defaultPurifier: ImagePurifier.defaultKind(width: image.width, height: image.height, model: model,
+                                                                                 preferred: .vae, otherSizes: .patchVAE))
+        let purifier = try ImagePurifier(model: model, options: options)
+        let (result, score) = try purifier.purify(image)
         let bytes = output.lowercased().hasSuffix(".jpg") || output.lowercased().hasSuffix(".jpeg")
             ? try result.jpegData(quality: 95) : try result.pngData()
         try Data(bytes).write(to: URL(fileURLWithPath: output))
         print(String(format: "%@ → %@ (%dx%d, purifier %@, reconstruction error %.5f)", input, output, image.width, image.height,
-                     options.purifier.rawValue, scores[0]))
+                     purifier.defense.name, score))
     }
 }

@@ -4,6 +4,7 @@ import Engine
 import NeuralNet
 import Datasets
 import Models
+import Purification
 import Training
 
 /// `vaeguard train classifier|vae|patch-vae|guided-vae|denoiser …`: one subcommand per job,
@@ -105,9 +106,8 @@ extension TrainJob {
 
     /// The classifier network in a model file (`option` names the flag in the error).
     static func loadClassifier(_ path: String, option: String) throws -> Sequential {
-        guard case .classifier(let classifier) = try ModelFile.load(URL(fileURLWithPath: path)).network else {
+        do throws(ModelLoadError) { return try ModelLoader.classifier(at: URL(fileURLWithPath: path)) } catch .wrongKind {
             throw ValidationError("\(option) \(path) is not a classifier")
         }
-        return classifier
     }
 }
