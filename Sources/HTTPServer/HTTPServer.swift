@@ -27,6 +27,7 @@ import Darwin
 /// sockets watched by dispatch read/write sources on a few serial I/O queues; request
 /// handlers run as tasks on the cooperative pool, so a CPU-heavy handler never blocks
 /// accepting, reading or writing for other connections.
+// Why unchecked: the state below is guarded by `lock` by hand (lock order: connection, then server).
 public final class HTTPServer: @unchecked Sendable {
     public let configuration: Configuration
     let logger: Logger
@@ -374,6 +375,7 @@ public final class HTTPServer: @unchecked Sendable {
 
 /// A serial queue that runs socket I/O for a share of the connections, with a scratch
 /// read buffer that is safe to reuse because the queue is serial.
+// Why unchecked: `readBuffer` is raw memory touched only on `queue`, which is serial.
 final class IOLoop: @unchecked Sendable {
     let queue: DispatchQueue
     let readBuffer: UnsafeMutableRawBufferPointer

@@ -45,6 +45,7 @@ public struct TLSError: Error, Sendable, CustomStringConvertible {
 
 /// A configured `SSL_CTX`. OpenSSL documents an `SSL_CTX` as safe to share between
 /// threads once configured, which is why this is `@unchecked Sendable`.
+// Why unchecked: wraps an `SSL_CTX` pointer that OpenSSL allows to share between threads once configured.
 final class TLSContext: @unchecked Sendable {
     private let context: OpaquePointer
 

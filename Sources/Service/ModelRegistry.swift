@@ -8,6 +8,7 @@ import Purification
 ///
 /// Loading and warm-up happen off the request path (`loadAndWarm`); until they finish,
 /// `/readyz` answers 503 and inference routes answer 503 "not ready".
+// Why unchecked: its state is guarded by `lock` by hand; not yet moved to a `Mutex`.
 public final class ModelRegistry: @unchecked Sendable {
     private let lock = NSLock()
     private var defended: [String: DefendedModel] = [:]
