@@ -282,7 +282,7 @@ public final class HTTPServer: @unchecked Sendable {
         connection.start()
     }
 
-    /// Called by a connection (holding its own lock) once it has closed.
+    /// Called by a connection (holding none of its locks) once it has closed.
     func connectionClosed(_ connection: Connection) {
         lock.lock()
         guard connections.removeValue(forKey: connection.id) != nil else {
