@@ -167,6 +167,29 @@ struct ConnectionStateTests {
         #expect(state.drain().text.contains("timed out waiting for the request body"))
     }
 
+    @Test func stalledTLSHandshake_closesAtTheHandshakeTimeout() {
+        var config = HTTPServer.Configuration()
+        config.tlsHandshakeTimeout = .seconds(1)
+        var state = ConnectionState(config: config, isSecure: true, budget: MemoryBudget(limit: 1 << 20), now: 0)
+        _ = state.readPassEnded(now: 0, tlsHandshakeComplete: false)
+        #expect(!closes(state.checkTimeouts(now: second / 2)))
+        let actions = state.checkTimeouts(now: 2 * second)
+        #expect(closes(actions))
+        #expect(!wantsWrite(actions))
+    }
+
+    @Test func readiness_pausesWhileClosingAndDiscardsWhileLingering() throws {
+        var state = makeState()
+        _ = state.answer(try #require(dispatched(state.read(get)).first), keepAlive: false)
+        #expect(state.readableEvent() == .ignore)
+        #expect(state.readPaused)
+        _ = state.drain()
+        #expect(state.readableEvent() == .discard)
+        #expect(!state.readPaused)
+        _ = state.closeNow()
+        #expect(state.readableEvent() == .ignore)
+    }
+
     @Test func stalledWrite_closesAfterWriteTimeout() throws {
         var state = makeState { $0.writeTimeout = .seconds(1) }
         _ = state.answer(try #require(dispatched(state.read(get)).first))
