@@ -68,7 +68,7 @@ public struct SmoothedClassifier<Base: BaseClassifier>: Sendable {
         let generators = (0..<count).map { _ in rng.split() }
         out.storage.withUnsafeMutableBufferPointer { buffer in
             let base = buffer.baseAddress!
-            Parallel.forEachChunk(count: count, maxChunks: max(1, ComputeSettings.parallelism)) { range in
+            Parallel.forEachChunk(count: count, maxChunks: max(1, ComputeSettings.current.parallelism)) { range in
                 for copy in range {
                     var g = generators[copy]
                     let row = base + copy * size

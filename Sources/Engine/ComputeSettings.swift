@@ -1,20 +1,45 @@
 import Foundation
 
-/// Process-wide compute settings, set once at start-up (by the CLI from configuration)
-/// before any work runs; read-only afterwards.
-public enum ComputeSettings {
+/// How the engine spreads one layer call over the cores.
+///
+/// A value, not process-wide mutable state: the settings in effect are `ComputeSettings.current`,
+/// a task-local. The CLI binds its configured settings around a command, and a test binds its own
+/// without touching suites that run beside it:
+///
+/// ```swift
+/// var settings = ComputeSettings.current
+/// settings.parallelism = 1
+/// ComputeSettings.$current.withValue(settings) { model.forward(x) }
+/// ```
+///
+/// `Parallel.forEachChunk` binds the caller's settings on its worker threads too, so nested
+/// engine calls (a grid worker running a model) see the same settings.
+public struct ComputeSettings: Sendable, Equatable {
     /// How many items the engine processes concurrently with Dispatch (per layer call).
     /// Default: the active core count. The engine parallelises itself, so OpenBLAS runs
     /// with one thread per call (see `BLASRuntime.setThreadCount`).
-    nonisolated(unsafe) public static var parallelism: Int = ProcessInfo.processInfo.activeProcessorCount
+    public var parallelism: Int
 
     /// im2col rows per GEMM call: big enough to keep sgemm efficient, small enough that the
     /// column buffer (rows × k·k·C floats) stays in L2/L3 instead of growing with the batch.
-    nonisolated(unsafe) public static var convBlockRows: Int = 2048
+    public var convBlockRows: Int
 
     /// How `Parallel.forEachChunk` hands chunks to the cores. Both are measured in
     /// docs/PERFORMANCE.md ("concurrentPerform or queues"); `concurrentPerform` is the default.
-    nonisolated(unsafe) public static var dispatch: DispatchStrategy = .concurrentPerform
+    public var dispatch: DispatchStrategy
+
+    public init(parallelism: Int = ProcessInfo.processInfo.activeProcessorCount, convBlockRows: Int = 2048,
+                dispatch: DispatchStrategy = .concurrentPerform) {
+        self.parallelism = parallelism
+        self.convBlockRows = convBlockRows
+        self.dispatch = dispatch
+    }
+
+    /// The defaults: one chunk per active core, 2048-row blocks, `concurrentPerform`.
+    public static let defaults = ComputeSettings()
+
+    /// The settings in effect for the current task (or thread); `defaults` unless bound.
+    @TaskLocal public static var current = ComputeSettings.defaults
 }
 
 /// `concurrentPerform` runs one chunk on the calling thread and the others on Dispatch's

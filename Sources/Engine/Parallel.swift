@@ -19,15 +19,24 @@ public enum Parallel {
             if count > 0 { body(0, 0..<count) }
             return
         }
+        // Worker threads do not inherit task-locals: bind the caller's settings there (only
+        // when they differ from the defaults, so the common case costs nothing).
+        let settings = ComputeSettings.current
+        let rebind = settings != .defaults
         withoutActuallyEscaping(body) { body in
             // The chunks write disjoint memory by contract (callers split outputs by range), so
             // handing the closure to other threads is safe even though the compiler cannot see it.
             let shared = UncheckedSendable(body)
             let run: @Sendable (Int) -> Void = { i in
                 let lo = count * i / chunks, hi = count * (i + 1) / chunks
-                if lo < hi { shared.value(i, lo..<hi) }
+                guard lo < hi else { return }
+                if rebind {
+                    ComputeSettings.$current.withValue(settings) { shared.value(i, lo..<hi) }
+                } else {
+                    shared.value(i, lo..<hi)
+                }
             }
-            switch ComputeSettings.dispatch {
+            switch settings.dispatch {
             case .concurrentPerform:
                 DispatchQueue.concurrentPerform(iterations: chunks, execute: run)
             case .queues:
@@ -40,6 +49,7 @@ public enum Parallel {
 }
 
 /// Wraps a value the caller guarantees is used race-free across threads.
+// Why unchecked: hands a non-escaping chunk closure to Dispatch workers; chunks write disjoint memory by contract.
 struct UncheckedSendable<T>: @unchecked Sendable {
     let value: T
     init(_ value: T) { self.value = value }

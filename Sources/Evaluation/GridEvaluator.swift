@@ -11,7 +11,7 @@ import Attacks
 /// Work is split into mini-batches of `batchSize` images spread over `workers` threads with
 /// `Parallel.forEachChunk`. Each mini-batch draws its random numbers from a generator seeded by
 /// (seed, cell, batch index), so results do not depend on the number of workers. Run with
-/// `ComputeSettings.parallelism = 1` when `workers > 1` (one level of parallelism).
+/// `ComputeSettings.current.parallelism` bound to 1 when `workers > 1` (one level of parallelism).
 public final class GridEvaluator: Sendable {
     public let model: DefendedModel
     public let images: Tensor

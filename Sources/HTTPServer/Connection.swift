@@ -1,380 +1,269 @@
 import Dispatch
 import Foundation
 import Logging
+import Synchronization
 
 // MARK: - Connection
 
 /// One accepted client connection: reads and parses on its I/O queue, runs one handler
 /// at a time on Swift's cooperative pool, and writes responses in request order.
 ///
-/// Concurrency model: every mutable property below is guarded by `lock`. Dispatch
-/// source handlers (on the connection's serial I/O queue) and handler tasks (on the
-/// cooperative pool) both take it, so the class is `@unchecked Sendable` by
-/// construction rather than by luck. The lock is never held across an `await`, and the
-/// server never holds its own lock while calling into a connection (lock order:
-/// connection, then server).
-final class Connection: @unchecked Sendable {
+/// A thin shell around `ConnectionState`: every event becomes one transition inside
+/// `locked` (`update`), and the actions it returns (writes, handler tasks, logging) run
+/// after the lock is released. Socket and TLS calls are serialised by `io`. The two locks
+/// are never held together, and neither is held while calling into the server.
+final class Connection: Sendable {
     let id: Int
-    let socket: Socket
     let remoteAddress: String
     let admission: Admission
+    let isSecure: Bool
     let server: HTTPServer
     let loop: IOLoop
-    let config: HTTPServer.Configuration
-    let lock = NSLock()
+    private let fd: Int32
+    private let locked: Mutex<Locked>
+    private let io: Mutex<Transport>
 
-    /// Queued work, in arrival order.
-    enum Work {
-        case request(ParsedRequest)
-        case failure(HTTPParseError)
+    /// What `locked` guards: the state machine and the dispatch sources that follow it.
+    struct Locked {
+        var state: ConnectionState
+        var sources = ConnectionSources()
     }
 
-    enum Lifecycle: Equatable {
-        /// Reading requests and writing responses.
-        case open
-        /// The last response is being written; then the write side is shut down.
-        case closingAfterFlush
-        /// Write side shut down; discarding input until EOF or the deadline.
-        case lingering(deadline: UInt64)
-        case closed
-    }
-
-    // MARK: State (guarded by `lock`)
-
-    var tls: TLSSession?
-    var parser: HTTPRequestParser
-    var backlog: [Work] = []
-    /// A handler (or an error response) owns the write side.
-    var busy = false
-    var out: [UInt8] = []
-    var outOffset = 0
-    var readSource: (any DispatchSourceRead)?
-    var writeSource: (any DispatchSourceWrite)?
-    var readSuspended = false
-    var writeSuspended = true
-    var liveSources = 0
-    var descriptorReleased = false
-    var lifecycle = Lifecycle.open
-    var peerClosed = false
-    var continuePending = false
-    var draining = false
-    var phase = HTTPRequestParser.Phase.idle
-    var phaseStart: UInt64
-    var lastWriteProgress: UInt64
-    var streamedBytes = 0
-    var writeWaiters: [CheckedContinuation<Void, any Error>] = []
-    /// When the connection was accepted: the first request's header timeout and the TLS
-    /// handshake timeout run from here.
-    let acceptedAt: UInt64
-    /// Requests parsed so far; 0 means the client has not yet finished a request.
-    var requestsParsed = 0
-    /// Bytes reserved in the server's request-memory budget for what this connection holds.
-    var heldBytes = 0
-    /// Body bytes of the request whose handler is running.
-    var inFlightBodyBytes = 0
-    /// The running handler, cancelled when the client goes away.
-    var handlerTask: Task<Void, Never>?
-
-    /// Send-buffer size above which a streaming body's `write` waits.
-    static let highWaterMark = 256 * 1024
-
-    init(id: Int, socket: Socket, remoteAddress: String, tls: TLSSession?, server: HTTPServer, loop: IOLoop,
-         admission: Admission = .normal) {
+    init(id: Int, socket: Socket, remoteAddress: String, tls: consuming sending TLSSession?, server: HTTPServer,
+         loop: IOLoop, admission: Admission = .normal) {
         self.id = id
-        self.socket = socket
+        self.fd = socket.fd
         self.remoteAddress = remoteAddress
-        self.tls = tls
+        self.admission = admission
+        self.isSecure = tls != nil
         self.server = server
         self.loop = loop
-        self.config = server.configuration
-        self.admission = admission
-        self.parser = HTTPRequestParser(limits: server.configuration.parserLimits)
-        let now = Self.now()
-        self.phaseStart = now
-        self.lastWriteProgress = now
-        self.acceptedAt = now
+        self.locked = Mutex(Locked(state: ConnectionState(config: server.configuration, admission: admission,
+                                                          isSecure: tls != nil, budget: server.requestBudget,
+                                                          now: Self.now())))
+        self.io = Mutex(Transport(socket: socket, tls: tls))
     }
 
     static func now() -> UInt64 { DispatchTime.now().uptimeNanoseconds }
 
+    /// Runs one transition under the lock, then brings the dispatch sources in line with the
+    /// new state; closes the descriptor (outside the lock) once the last source is gone.
+    @discardableResult
+    func update<R: Sendable>(_ transition: (inout ConnectionState) -> R) -> R {
+        let (result, release) = locked.withLock { locked in
+            let result = transition(&locked.state)
+            return (result, reconcile(&locked))
+        }
+        if release { io.withLock { $0.close() } }
+        return result
+    }
+
     // MARK: - Starting
 
-    /// Installs the read source. State must be final before this: the source may fire
-    /// immediately on another thread.
+    /// Installs the read source; it may fire at once on the I/O queue.
     func start() {
-        let source = DispatchSource.makeReadSource(fileDescriptor: socket.fd, queue: loop.queue)
-        source.setEventHandler { [self] in onReadable() }
-        source.setCancelHandler { [self] in sourceCancelled() }
-        lock.lock()
-        readSource = source
-        liveSources += 1
-        if lifecycle != .open {
-            readSuspended = true
-        } else {
-            source.resume()
+        locked.withLock { locked in
+            guard locked.state.lifecycle != .closed, locked.sources.read == nil else { return }
+            let source = DispatchSource.makeReadSource(fileDescriptor: fd, queue: loop.queue)
+            source.setEventHandler { [self] in onReadable() }
+            source.setCancelHandler { [self] in sourceCancelled() }
+            locked.sources.read = source
+            locked.sources.live += 1
+            _ = reconcile(&locked)
         }
-        lock.unlock()
     }
 
     // MARK: - Reading
 
-    /// Whether another request may be parsed and queued now: not while the backlog is full
-    /// or the client has left more than `maxUnsentResponseBytes` of responses unread.
-    var canAcceptMore: Bool {
-        lifecycle == .open && !peerClosed && !parser.hasFailed && backlog.count < config.maxPipelinedRequests
-            && unsentBytes <= config.maxUnsentResponseBytes
-    }
-
-    /// Response bytes queued but not yet taken by the socket.
-    var unsentBytes: Int { out.count - outOffset }
-
     func onReadable() {
-        lock.lock()
-        defer { lock.unlock() }
-        switch lifecycle {
-        case .closed: return
-        case .lingering: discardInput(); return
-        case .closingAfterFlush: suspendReading(); return
-        case .open: break
+        switch update({ $0.readableEvent() }) {
+        case .ignore: return
+        case .discard: discardInput(); return
+        case .read: break
         }
         let buffer = loop.readBuffer
+        var actions: [ConnectionAction] = []
         var reads = 0
-        readLoop: while canAcceptMore {
-            let result = tls?.read(into: buffer) ?? socket.read(into: buffer)
+        readLoop: while update({ $0.canAcceptMore }) {
+            let (result, more) = io.withLock { [loop] in $0.read(into: loop) }
             switch result {
             case .bytes(let n):
-                parser.append(UnsafeRawBufferPointer(rebasing: buffer[0..<n]))
-                parseAvailable()
+                actions += update { $0.received(UnsafeRawBufferPointer(rebasing: buffer[0..<n]), now: Self.now()) }
                 reads += 1
-                let more = tls?.hasBufferedPlaintext ?? false
                 if (n < buffer.count && !more) || reads >= 4 { break readLoop }
             case .wouldBlock:
                 break readLoop
             case .eof:
-                peerClosed = true
-                handlerTask?.cancel()
+                actions += update { $0.inputEnded() }
                 break readLoop
             case .failed(let error):
                 server.logger.debug("read failed", metadata: ["remote": "\(remoteAddress)", "error": "\(error)"])
-                closeNow()
+                actions += update { $0.closeNow() }
+                perform(actions)
                 return
             }
         }
-        guard lifecycle == .open else { return }
-        guard reserveHeldBytes() else { return }
-        if !canAcceptMore { suspendReading() }
-        notePhase(Self.now())
-        startNextIfIdle()
-    }
-
-    /// Pulls parsed events into the backlog until it is full or more bytes are needed.
-    private func parseAvailable() {
-        while lifecycle == .open && !parser.hasFailed && backlog.count < config.maxPipelinedRequests {
-            do throws(HTTPParseError) {
-                guard let event = try parser.next() else { return }
-                switch event {
-                case .continueRequested:
-                    if !busy && backlog.isEmpty {
-                        out += ResponseEncoder.continueResponse
-                        flush()
-                    } else {
-                        continuePending = true
-                    }
-                case .request(let request):
-                    continuePending = false
-                    requestsParsed += 1
-                    backlog.append(.request(request))
-                }
-            } catch {
-                backlog.append(.failure(error))
-                return
-            }
-        }
+        let handshakeComplete = isSecure ? io.withLock { $0.isHandshakeComplete } : true
+        actions += update { $0.readPassEnded(now: Self.now(), tlsHandshakeComplete: handshakeComplete) }
+        perform(actions)
     }
 
     private func discardInput() {
         for _ in 0..<8 {
-            switch socket.read(into: loop.readBuffer) {
+            switch io.withLock({ [loop] in $0.discard(into: loop) }) {
             case .bytes: continue
             case .wouldBlock: return
-            case .eof, .failed: closeNow(); return
+            case .eof, .failed: perform(update { $0.closeNow() }); return
             }
         }
     }
 
-    func suspendReading() {
-        guard !readSuspended, let readSource else { return }
-        readSuspended = true
-        readSource.suspend()
-    }
+    // MARK: - Running actions
 
-    /// Resumes reading once there is room again; bytes already buffered by the parser
-    /// (or inside OpenSSL) are processed first because no readiness event will announce them.
-    func resumeReadingIfPossible() {
-        guard readSuspended, canAcceptMore else { return }
-        parseAvailable()
-        guard canAcceptMore, let readSource else { return }
-        readSuspended = false
-        readSource.resume()
-        if tls != nil { loop.queue.async { [self] in onReadable() } }
-    }
-
-    func notePhase(_ now: UInt64) {
-        let current = parser.phase
-        if current != phase {
-            phase = current
-            phaseStart = now
+    /// Runs what a transition asked for; called without any lock held.
+    func perform(_ actions: [ConnectionAction]) {
+        for action in actions {
+            switch action {
+            case .write(let id):
+                runWriter(id)
+            case .shutdownWrite:
+                io.withLock { $0.shutdownWrite() }
+            case .dispatch(let parsed, let keepAlive, let generation):
+                dispatch(parsed, keepAlive: keepAlive, generation: generation)
+            case .cancelHandler(let task):
+                task.cancel()
+            case .resumeWriters(let waiters, let closed):
+                for waiter in waiters {
+                    if closed { waiter.resume(throwing: ConnectionClosedError()) } else { waiter.resume() }
+                }
+            case .scheduleRead:
+                loop.queue.async { [self] in onReadable() }
+            case .logFailure(let status):
+                server.logAccess(method: "-", path: "-", status: status, bytes: 0, started: Self.now(),
+                                 requestID: "-", remote: remoteAddress)
+            case .logBudgetExhausted(let heldBytes):
+                server.logger.warning("request memory budget exhausted; refusing a connection",
+                                      metadata: ["remote": "\(remoteAddress)", "held_bytes": "\(heldBytes)",
+                                                 "budget_bytes": "\(server.configuration.maxBufferedRequestBytes)"])
+            case .closed:
+                server.connectionClosed(self)
+            }
         }
     }
 
-    // MARK: - Dispatching work
-
-    /// Starts the next queued request if no handler is running.
-    func startNextIfIdle() {
-        guard lifecycle == .open, !busy else { return }
-        // Responses the client has not read yet: wait for the write source to drain them.
-        guard unsentBytes <= config.maxUnsentResponseBytes else { return }
-        guard !backlog.isEmpty else {
-            if continuePending && parser.phase == .body {
-                continuePending = false
-                out += ResponseEncoder.continueResponse
-                flush()
-                guard lifecycle == .open else { return }
+    /// Writes queued output until it is drained, the socket is full or the connection closes.
+    /// Only one writer runs at a time (`ConnectionState.writerActive`).
+    private func runWriter(_ id: Int) {
+        while true {
+            let (output, actions) = update { $0.nextOutput(writer: id, now: Self.now()) }
+            perform(actions)
+            guard let output else { return }
+            let result = io.withLock { transport in
+                output.bytes.withUnsafeBytes { raw in
+                    transport.write(UnsafeRawBufferPointer(rebasing: raw[output.offset...]))
+                }
             }
-            if peerClosed || (draining && parser.phase == .idle) {
-                if outOffset == out.count { closeNow() } else { lifecycle = .closingAfterFlush }
-                return
-            }
-            resumeReadingIfPossible()
-            return
-        }
-        let work = backlog.removeFirst()
-        busy = true
-        switch work {
-        case .failure(let error):
-            respondToFailure(error.httpError, target: parser.failedTarget)
-        case .request(let parsed):
-            inFlightBodyBytes = parsed.body.count
-            resumeReadingIfPossible()
-            if admission != .normal && !isProbe(parsed.head) {
-                respondToFailure(HTTPError(.serviceUnavailable, "server is at its connection limit; retry later",
-                                           headers: ["Retry-After": String(config.retryAfterSeconds)]),
-                                 target: parsed.head.target)
-                return
-            }
-            dispatch(parsed, keepAlive: parsed.head.keepAlive && admission == .normal)
+            perform(update { $0.recordWrite(result, now: Self.now()) })
+            // Blocked or failed: this writer is done (the write source hands out the next one).
+            guard case .bytes = result else { return }
         }
     }
 
-    private func dispatch(_ parsed: ParsedRequest, keepAlive: Bool) {
+    private func onWritable() {
+        perform(update { $0.socketWritable(now: Self.now()) })
+    }
+
+    private func dispatch(_ parsed: ParsedRequest, keepAlive: Bool, generation: Int) {
         let request = HTTPRequest(
             method: parsed.head.method, target: parsed.head.target, version: parsed.head.version,
             headers: parsed.head.headers, body: parsed.body, trailers: parsed.trailers,
-            remoteAddress: remoteAddress, requestID: RequestID.from(parsed.head.headers), isSecure: tls != nil)
+            remoteAddress: remoteAddress, requestID: RequestID.from(parsed.head.headers), isSecure: isSecure)
         let started = Self.now()
         let server = self.server
-        handlerTask = Task {
+        let task = Task {
             let response = await server.respond(to: request)
             await self.send(response, for: request, keepAlive: keepAlive, started: started)
         }
+        if update({ $0.handlerStarted(task, generation: generation) }) { task.cancel() }
     }
 
-    /// Writes an error produced by the server itself (parse failure, timeout) and closes.
-    /// Answers `error` and closes; `target` is the failed request's target when it is known.
-    func respondToFailure(_ error: HTTPError, target: String? = nil) {
-        backlog.removeAll()
-        suspendReading()
-        lifecycle = .closingAfterFlush
-        appendErrorResponse(error, target: target)
-        flush()
-        server.logAccess(method: "-", path: "-", status: error.status.code, bytes: 0, started: Self.now(),
-                         requestID: "-", remote: remoteAddress)
-    }
+    // MARK: - Dispatch sources
 
-    func appendErrorResponse(_ error: HTTPError, target: String? = nil) {
-        let response = error.response
-        let body = config.errorBody?(target, error) ?? response.bodyBytes ?? []
-        out += ResponseEncoder.head(status: response.status, headers: response.headers, framing: .length(body.count),
-                                    keepAlive: false, requestID: RequestID.generate(), serverName: config.serverName)
-        out += body
-    }
-
-    // MARK: - Closing
-
-    /// Ends a connection politely after its last response: shut down the write side and
-    /// keep draining input for `lingerTimeout`, so unread request bytes do not make the
-    /// kernel answer with RST and destroy the response before the client reads it.
-    func beginClose() {
-        guard lifecycle == .open || lifecycle == .closingAfterFlush else { return }
-        if peerClosed {
-            closeNow()
-            return
+    /// Brings the sources in line with the state (called inside `locked`): suspend or resume
+    /// reading, arm the write source while the socket is full, cancel both once closed.
+    /// Returns whether the descriptor may be closed now.
+    private func reconcile(_ locked: inout Locked) -> Bool {
+        let lifecycle = locked.state.lifecycle
+        let readPaused = locked.state.readPaused, wantsWritable = locked.state.wantsWritable
+        if lifecycle == .closed {
+            if let read = locked.sources.read, !locked.sources.readCancelled {
+                locked.sources.readCancelled = true
+                read.cancel()
+                if locked.sources.readSuspended { locked.sources.readSuspended = false; read.resume() }
+            }
+            if let write = locked.sources.write, !locked.sources.writeCancelled {
+                locked.sources.writeCancelled = true
+                write.cancel()
+                if locked.sources.writeSuspended { locked.sources.writeSuspended = false; write.resume() }
+            }
+            guard locked.sources.live == 0, !locked.sources.descriptorReleased else { return false }
+            locked.sources.descriptorReleased = true
+            return true
         }
-        tls?.shutdown()
-        socket.shutdownWrite()
-        let linger = admission == .normal ? config.lingerTimeout : min(config.lingerTimeout, .seconds(1))
-        lifecycle = .lingering(deadline: Self.now() &+ linger.nanoseconds)
-        if readSuspended, let readSource {
-            readSuspended = false
-            readSource.resume()
+        if let read = locked.sources.read, locked.sources.readSuspended != readPaused {
+            if readPaused { read.suspend() } else { read.resume() }
+            locked.sources.readSuspended = readPaused
         }
+        if wantsWritable && locked.sources.write == nil {
+            let source = DispatchSource.makeWriteSource(fileDescriptor: fd, queue: loop.queue)
+            source.setEventHandler { [self] in onWritable() }
+            source.setCancelHandler { [self] in sourceCancelled() }
+            locked.sources.write = source
+            locked.sources.live += 1
+        }
+        if let write = locked.sources.write, locked.sources.writeSuspended == wantsWritable {
+            if wantsWritable { write.resume() } else { write.suspend() }
+            locked.sources.writeSuspended = !wantsWritable
+        }
+        return false
     }
 
-    /// Closes immediately. The descriptor itself is closed once every dispatch source
-    /// has been cancelled, so its number cannot be reused while a source still watches it.
-    func closeNow() {
-        guard lifecycle != .closed else { return }
-        lifecycle = .closed
-        backlog.removeAll()
-        handlerTask?.cancel()
-        handlerTask = nil
-        releaseHeldBytes()
-        if let readSource {
-            readSource.cancel()
-            if readSuspended { readSuspended = false; readSource.resume() }
+    private func sourceCancelled() {
+        let release = locked.withLock { locked in
+            locked.sources.live -= 1
+            guard locked.sources.live == 0, locked.state.lifecycle == .closed,
+                  !locked.sources.descriptorReleased else { return false }
+            locked.sources.descriptorReleased = true
+            return true
         }
-        if let writeSource {
-            writeSource.cancel()
-            if writeSuspended { writeSuspended = false; writeSource.resume() }
-        }
-        if liveSources == 0 { releaseDescriptor() }
-        let waiters = writeWaiters
-        writeWaiters.removeAll()
-        for waiter in waiters { waiter.resume(throwing: ConnectionClosedError()) }
-        server.connectionClosed(self)
+        if release { io.withLock { $0.close() } }
     }
 
-    func sourceCancelled() {
-        lock.lock()
-        liveSources -= 1
-        if liveSources == 0 { releaseDescriptor() }
-        lock.unlock()
-    }
-
-    /// Closes the descriptor exactly once: a second close could hit a number the kernel
-    /// has already handed to another connection.
-    private func releaseDescriptor() {
-        guard !descriptorReleased else { return }
-        descriptorReleased = true
-        tls = nil
-        socket.close()
-    }
+    // MARK: - Events from the server
 
     /// Server shutdown: idle connections close now, busy ones after their current response.
-    func beginDrain() {
-        lock.lock()
-        defer { lock.unlock() }
-        draining = true
-        if lifecycle == .open && !busy && backlog.isEmpty && parser.phase == .idle && outOffset == out.count {
-            closeNow()
-        }
-    }
+    func beginDrain() { perform(update { $0.beginDrain() }) }
 
     /// Forced close at the shutdown deadline.
-    func forceClose() {
-        lock.lock()
-        closeNow()
-        lock.unlock()
+    func forceClose() { perform(update { $0.closeNow() }) }
+
+    /// Closes this probe-slot connection if it has not sent a complete request yet.
+    func evictIfSilent() { perform(update { $0.evictIfSilent() }) }
+
+    /// Answers 503 without reading the request and closes: used above every reserve.
+    func reject(retryAfter: Int) {
+        let actions = update { $0.reject(retryAfter: retryAfter, now: Self.now()) }
+        start()
+        perform(actions)
+    }
+
+    /// Called periodically by the server's sweeper. While a handler runs with reading
+    /// paused, the kernel is asked whether the peer has gone, so its work can be cancelled.
+    func checkTimeouts() {
+        if update({ $0.shouldProbePeer }), io.withLock({ $0.peerHasClosed() }) {
+            perform(update { $0.peerVanished() })
+        }
+        perform(update { $0.checkTimeouts(now: Self.now()) })
     }
 }
 

@@ -1,26 +1,25 @@
 import Foundation
+import Synchronization
 
 // MARK: - HTTPDate
 
 /// The `Date` header value (IMF-fixdate, RFC 9110 §5.6.7), formatted at most once per
 /// second: formatting per response would cost more than the rest of a small response.
-final class HTTPDate: @unchecked Sendable {
-    private let lock = NSLock()
-    private var second: time_t = 0
-    private var cached: [UInt8] = []
+final class HTTPDate: Sendable {
+    /// The second last formatted and its bytes.
+    private let cache = Mutex<(second: time_t, bytes: [UInt8])>((0, []))
 
     static let shared = HTTPDate()
 
     /// `Sun, 06 Nov 1994 08:49:37 GMT` as bytes.
     func current() -> [UInt8] {
         let now = time(nil)
-        lock.lock()
-        defer { lock.unlock() }
-        if now != second || cached.isEmpty {
-            second = now
-            cached = Array(Self.format(now).utf8)
+        return cache.withLock { cache in
+            if now != cache.second || cache.bytes.isEmpty {
+                cache = (now, Array(Self.format(now).utf8))
+            }
+            return cache.bytes
         }
-        return cached
     }
 
     static func format(_ t: time_t) -> String {
@@ -46,14 +45,10 @@ enum RequestID {
         let hex = String(value, radix: 16)
         return String(repeating: "0", count: 16 - hex.count) + hex
     }()
-    private static let lock = NSLock()
-    nonisolated(unsafe) private static var counter: UInt64 = 0
+    private static let counter = Atomic<UInt64>(0)
 
     static func generate() -> String {
-        lock.lock()
-        counter &+= 1
-        let n = counter
-        lock.unlock()
+        let n = counter.wrappingAdd(1, ordering: .relaxed).newValue
         return prefix + "-" + String(n, radix: 16)
     }
 

@@ -40,51 +40,49 @@ extension HTTPServer {
     /// even when every thread of the cooperative pool is busy.
     func beginShutdownNow() {
         beginDraining()
-        lock.lock()
-        guard state == .running else { lock.unlock(); return }
-        listener?.stopListening()
-        acceptSource?.cancel()
-        acceptSource = nil
-        listener = nil
-        let open = Array(connections.values)
-        lock.unlock()
+        let open = locked.withLock { server -> [Connection] in
+            guard server.lifecycle == .running else { return [] }
+            server.listener?.stopListening()
+            server.acceptSource?.cancel()
+            server.acceptSource = nil
+            server.listener = nil
+            return Array(server.connections.values)
+        }
         for connection in open { connection.beginDrain() }
     }
 
     /// Moves to `stopping` and closes the listener. Returns the open connections, or
     /// `nil` when another shutdown is already under way (or done).
     private func stopAccepting() -> [Connection]? {
-        lock.lock()
-        defer { lock.unlock() }
-        switch state {
-        case .idle:
-            state = .stopped
-            return []
-        case .running:
-            state = .stopping
-            acceptSource?.cancel()
-            acceptSource = nil
-            listener = nil
-            return Array(connections.values)
-        case .stopping, .stopped:
-            return nil
+        locked.withLock { server in
+            switch server.lifecycle {
+            case .idle:
+                server.lifecycle = .stopped
+                return []
+            case .running:
+                server.lifecycle = .stopping
+                server.acceptSource?.cancel()
+                server.acceptSource = nil
+                server.listener = nil
+                return Array(server.connections.values)
+            case .stopping, .stopped:
+                return nil
+            }
         }
     }
 
     private func openConnections() -> [Connection] {
-        lock.lock()
-        defer { lock.unlock() }
-        return Array(connections.values)
+        locked.withLock { Array($0.connections.values) }
     }
 
     private func markStopped() {
-        lock.lock()
-        sweeper?.cancel()
-        sweeper = nil
-        state = .stopped
-        let waiters = stoppedWaiters
-        stoppedWaiters.removeAll()
-        lock.unlock()
+        let waiters = locked.withLock { server -> [CheckedContinuation<Void, Never>] in
+            server.sweeper?.cancel()
+            server.sweeper = nil
+            server.lifecycle = .stopped
+            defer { server.stoppedWaiters.removeAll() }
+            return server.stoppedWaiters
+        }
         waiters.forEach { $0.resume() }
     }
 
@@ -101,14 +99,11 @@ extension HTTPServer {
     }
 
     private func addStoppedWaiter(_ continuation: CheckedContinuation<Void, Never>) {
-        lock.lock()
-        if state == .stopped {
-            lock.unlock()
-            continuation.resume()
-        } else {
-            stoppedWaiters.append(continuation)
-            lock.unlock()
+        let stopped = locked.withLock { server in
+            if server.lifecycle != .stopped { server.stoppedWaiters.append(continuation) }
+            return server.lifecycle == .stopped
         }
+        if stopped { continuation.resume() }
     }
 
     private func waitForAllConnectionsClosed() async {
@@ -118,13 +113,10 @@ extension HTTPServer {
     }
 
     private func addAllClosedWaiter(_ continuation: CheckedContinuation<Void, Never>) {
-        lock.lock()
-        if connections.isEmpty {
-            lock.unlock()
-            continuation.resume()
-        } else {
-            allClosedWaiters.append(continuation)
-            lock.unlock()
+        let allClosed = locked.withLock { server in
+            if !server.connections.isEmpty { server.allClosedWaiters.append(continuation) }
+            return server.connections.isEmpty
         }
+        if allClosed { continuation.resume() }
     }
 }

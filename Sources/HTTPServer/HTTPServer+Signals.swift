@@ -1,5 +1,6 @@
 import Dispatch
 import Foundation
+import Synchronization
 #if canImport(Glibc)
 import Glibc
 #elseif canImport(Darwin)
@@ -10,7 +11,7 @@ import Darwin
 
 /// Registered signal callbacks; `cancel()` unregisters them. The server also keeps a
 /// reference, so discarding the returned value is fine.
-public final class SignalHandlers: @unchecked Sendable {
+public final class SignalHandlers: Sendable {
     private let tokens: [UInt64]
 
     init(tokens: [UInt64]) { self.tokens = tokens }
@@ -54,46 +55,48 @@ extension HTTPServer {
 /// where the default action would kill the process. So on Linux a `sigaction` handler
 /// is installed too: it writes the signal number to a pipe (async-signal-safe) that a
 /// dispatch read source drains. Each signal is seen by exactly one of the two paths.
-final class SignalRouter: @unchecked Sendable {
+final class SignalRouter: Sendable {
     static let shared = SignalRouter()
 
-    private let lock = NSLock()
+    /// What `state` guards: callbacks by signal and token, and the sources kept alive.
+    private struct State {
+        var callbacks: [Int32: [UInt64: @Sendable (Int32) -> Void]] = [:]
+        var nextToken: UInt64 = 0
+        var installed: Set<Int32> = []
+        var sources: [any DispatchSourceProtocol] = []
+    }
+
+    private let state = Mutex(State())
     private let queue = DispatchQueue(label: "vaeguard.http.signals")
-    private var callbacks: [Int32: [UInt64: @Sendable (Int32) -> Void]] = [:]
-    private var nextToken: UInt64 = 0
-    private var installed: Set<Int32> = []
-    private var sources: [any DispatchSourceProtocol] = []
 
     func register(_ signo: Int32, _ callback: @escaping @Sendable (Int32) -> Void) -> UInt64 {
-        lock.lock()
-        defer { lock.unlock() }
-        nextToken += 1
-        callbacks[signo, default: [:]][nextToken] = callback
-        if installed.insert(signo).inserted { install(signo) }
-        return nextToken
+        state.withLock { state in
+            state.nextToken += 1
+            state.callbacks[signo, default: [:]][state.nextToken] = callback
+            if state.installed.insert(signo).inserted { install(signo, into: &state) }
+            return state.nextToken
+        }
     }
 
     func unregister(_ token: UInt64) {
-        lock.lock()
-        for signo in callbacks.keys { callbacks[signo]?[token] = nil }
-        lock.unlock()
+        state.withLock { state in
+            for signo in state.callbacks.keys { state.callbacks[signo]?[token] = nil }
+        }
     }
 
     private func deliver(_ signo: Int32) {
-        lock.lock()
-        let targets = Array((callbacks[signo] ?? [:]).values)
-        lock.unlock()
+        let targets = state.withLock { Array(($0.callbacks[signo] ?? [:]).values) }
         targets.forEach { $0(signo) }
     }
 
-    /// Called with `lock` held.
-    private func install(_ signo: Int32) {
+    /// Called from inside `state.withLock`.
+    private func install(_ signo: Int32, into state: inout State) {
         let source = DispatchSource.makeSignalSource(signal: signo, queue: queue)
         source.setEventHandler { [self] in deliver(signo) }
         source.resume()
-        sources.append(source)
+        state.sources.append(source)
         #if os(Linux)
-        installPipeIfNeeded()
+        installPipeIfNeeded(into: &state)
         var action = sigaction()
         action.__sigaction_handler.sa_handler = forwardSignalToPipe
         action.sa_flags = SA_RESTART
@@ -106,8 +109,8 @@ final class SignalRouter: @unchecked Sendable {
     }
 
     #if os(Linux)
-    private func installPipeIfNeeded() {
-        guard signalPipeWriteEnd < 0 else { return }
+    private func installPipeIfNeeded(into state: inout State) {
+        guard signalPipeWriteEnd.load(ordering: .acquiring) < 0 else { return }
         var fds: [Int32] = [-1, -1]
         guard pipe(&fds) == 0 else { return }
         for fd in fds {
@@ -125,21 +128,22 @@ final class SignalRouter: @unchecked Sendable {
             }
         }
         source.resume()
-        sources.append(source)
-        signalPipeWriteEnd = fds[1]
+        state.sources.append(source)
+        signalPipeWriteEnd.store(fds[1], ordering: .releasing)
     }
     #endif
 }
 
 #if os(Linux)
 /// Write end of the signal pipe; set once, before any handler that reads it is installed.
-nonisolated(unsafe) private var signalPipeWriteEnd: Int32 = -1
+/// A lock-free atomic load is async-signal-safe, so the handler may read it.
+private let signalPipeWriteEnd = Atomic<Int32>(-1)
 
 /// The `sigaction` handler: only async-signal-safe calls (`write`), errno preserved.
 private func forwardSignalToPipe(_ signo: Int32) {
     let savedErrno = errno
     var byte = UInt8(truncatingIfNeeded: signo)
-    _ = write(signalPipeWriteEnd, &byte, 1)
+    _ = write(signalPipeWriteEnd.load(ordering: .acquiring), &byte, 1)
     errno = savedErrno
 }
 #endif

@@ -1,6 +1,7 @@
 @preconcurrency import Dispatch
 import Foundation
 import Logging
+import Synchronization
 #if canImport(Glibc)
 import Glibc
 #elseif canImport(Darwin)
@@ -27,7 +28,7 @@ import Darwin
 /// sockets watched by dispatch read/write sources on a few serial I/O queues; request
 /// handlers run as tasks on the cooperative pool, so a CPU-heavy handler never blocks
 /// accepting, reading or writing for other connections.
-public final class HTTPServer: @unchecked Sendable {
+public final class HTTPServer: Sendable {
     public let configuration: Configuration
     let logger: Logger
     private let responder: Responder
@@ -36,7 +37,9 @@ public final class HTTPServer: @unchecked Sendable {
     private let acceptQueue = DispatchQueue(label: "vaeguard.http.accept")
     /// Request bytes held by all connections (`Configuration.maxBufferedRequestBytes`).
     public let requestBudget: MemoryBudget
-    let lock = NSLock()
+    /// Everything that changes after init. Never held while calling into a connection: a
+    /// connection calls back (`connectionClosed`) and the mutex is not recursive.
+    let locked = Mutex(ServerState())
 
     enum Responder: Sendable {
         case router(Router)
@@ -45,28 +48,40 @@ public final class HTTPServer: @unchecked Sendable {
 
     enum State { case idle, running, stopping, stopped }
 
-    // MARK: State (guarded by `lock`)
+    /// What `locked` guards.
+    struct ServerState {
+        var lifecycle = State.idle
+        var listener: Socket?
+        var acceptSource: (any DispatchSourceRead)?
+        /// The accept source while accepting is paused (out of descriptors).
+        var pausedAcceptSource: (any DispatchSourceRead)?
+        var sweeper: (any DispatchSourceTimer)?
+        var tlsContext: TLSContext?
+        var connections: [Int: Connection] = [:]
+        var activeCount = 0
+        var reservedCount = 0
+        /// Probe-slot connections, oldest first: a full reserve makes room by evicting the
+        /// oldest one that has not sent a request (a flood of silent connections cannot keep
+        /// probes out, because a probe sends its request at once).
+        var reservedOrder: [Connection] = []
+        var rejectingCount = 0
+        var nextConnectionID = 0
+        var boundPort: UInt16 = 0
+        var draining = false
+        var drainingObservers: [@Sendable () -> Void] = []
+        var allClosedWaiters: [CheckedContinuation<Void, Never>] = []
+        var stoppedWaiters: [CheckedContinuation<Void, Never>] = []
+        var signalHandlers: [SignalHandlers] = []
 
-    var state = State.idle
-    var listener: Socket?
-    var acceptSource: (any DispatchSourceRead)?
-    var sweeper: (any DispatchSourceTimer)?
-    private var tlsContext: TLSContext?
-    var connections: [Int: Connection] = [:]
-    private var activeCount = 0
-    private var reservedCount = 0
-    /// Probe-slot connections, oldest first: a full reserve makes room by evicting the
-    /// oldest one that has not sent a request (a flood of silent connections cannot keep
-    /// probes out, because a probe sends its request at once).
-    private var reservedOrder: [Connection] = []
-    private var rejectingCount = 0
-    private var nextConnectionID = 0
-    private var boundPort: UInt16 = 0
-    private var draining = false
-    private var drainingObservers: [@Sendable () -> Void] = []
-    var allClosedWaiters: [CheckedContinuation<Void, Never>] = []
-    var stoppedWaiters: [CheckedContinuation<Void, Never>] = []
-    private var signalHandlers: [SignalHandlers] = []
+        /// Gives back the slot an admission took.
+        mutating func uncount(_ admission: Connection.Admission) {
+            switch admission {
+            case .normal: activeCount -= 1
+            case .overflow(servesProbes: true): reservedCount -= 1
+            case .overflow(servesProbes: false), .refused: rejectingCount -= 1
+            }
+        }
+    }
 
     // MARK: - Init
 
@@ -99,28 +114,31 @@ public final class HTTPServer: @unchecked Sendable {
     /// can read `port` and connect straight away.
     /// - Throws: `SocketError` (bind/listen), `TLSError` (certificate or key).
     public func start() throws {
-        lock.lock()
-        defer { lock.unlock() }
-        guard state == .idle else { throw HTTPError(.internalServerError, "server already started") }
-        // TLS writes go through write(2), which would raise SIGPIPE on a vanished peer.
-        signal(SIGPIPE, SIG_IGN)
-        tlsContext = try configuration.tls.map { config throws(TLSError) in try TLSContext(configuration: config) }
-        let socket = try Socket.listen(host: configuration.host, port: configuration.port,
-                                       backlog: configuration.backlog)
-        do {
-            boundPort = try socket.localPort()
-        } catch {
-            socket.close()
-            throw error
+        let boundPort = try locked.withLock { server throws -> UInt16 in
+            guard server.lifecycle == .idle else { throw HTTPError(.internalServerError, "server already started") }
+            // TLS writes go through write(2), which would raise SIGPIPE on a vanished peer.
+            signal(SIGPIPE, SIG_IGN)
+            server.tlsContext = try configuration.tls.map { config throws(TLSError) in
+                try TLSContext(configuration: config)
+            }
+            let socket = try Socket.listen(host: configuration.host, port: configuration.port,
+                                           backlog: configuration.backlog)
+            do {
+                server.boundPort = try socket.localPort()
+            } catch {
+                socket.close()
+                throw error
+            }
+            server.listener = socket
+            let source = DispatchSource.makeReadSource(fileDescriptor: socket.fd, queue: acceptQueue)
+            source.setEventHandler { [self] in acceptConnections(on: socket) }
+            source.setCancelHandler { socket.close() }
+            server.acceptSource = source
+            source.resume()
+            server.sweeper = startSweeper()
+            server.lifecycle = .running
+            return server.boundPort
         }
-        listener = socket
-        let source = DispatchSource.makeReadSource(fileDescriptor: socket.fd, queue: acceptQueue)
-        source.setEventHandler { [self] in acceptConnections(on: socket) }
-        source.setCancelHandler { socket.close() }
-        acceptSource = source
-        source.resume()
-        sweeper = startSweeper()
-        state = .running
         logger.notice("listening", metadata: ["host": "\(configuration.host)", "port": "\(boundPort)",
                                              "tls": "\(configuration.tls != nil)"])
     }
@@ -132,53 +150,39 @@ public final class HTTPServer: @unchecked Sendable {
     }
 
     /// The bound port (meaningful after `start()`; resolves port 0).
-    public var port: UInt16 {
-        lock.lock()
-        defer { lock.unlock() }
-        return boundPort
-    }
+    public var port: UInt16 { locked.withLock { $0.boundPort } }
 
     /// Open connections, including those being refused with 503.
-    public var connectionCount: Int {
-        lock.lock()
-        defer { lock.unlock() }
-        return connections.count
-    }
+    public var connectionCount: Int { locked.withLock { $0.connections.count } }
 
     // MARK: - Draining
 
     /// `true` once `beginDraining()` or `shutdown` has been called: a readiness probe
     /// should start failing so the load balancer stops sending new traffic.
-    public var isDraining: Bool {
-        lock.lock()
-        defer { lock.unlock() }
-        return draining
-    }
+    public var isDraining: Bool { locked.withLock { $0.draining } }
 
     /// Flips readiness to draining without closing anything yet.
     public func beginDraining() {
-        lock.lock()
-        let first = !draining
-        draining = true
-        let observers = drainingObservers
-        lock.unlock()
-        if first { observers.forEach { $0() } }
+        let observers = locked.withLock { server -> [@Sendable () -> Void] in
+            guard !server.draining else { return [] }
+            server.draining = true
+            return server.drainingObservers
+        }
+        observers.forEach { $0() }
     }
 
     /// Registers a callback run once when the server starts draining.
     public func onDraining(_ observer: @escaping @Sendable () -> Void) {
-        lock.lock()
-        let already = draining
-        if !already { drainingObservers.append(observer) }
-        lock.unlock()
+        let already = locked.withLock { server in
+            if !server.draining { server.drainingObservers.append(observer) }
+            return server.draining
+        }
         if already { observer() }
     }
 
     /// Keeps signal registrations for the server's lifetime.
     func retainSignalHandlers(_ handlers: SignalHandlers) {
-        lock.lock()
-        signalHandlers.append(handlers)
-        lock.unlock()
+        locked.withLock { $0.signalHandlers.append(handlers) }
     }
 
     // MARK: - Accepting
@@ -201,111 +205,109 @@ public final class HTTPServer: @unchecked Sendable {
 
     /// Out of descriptors: stop accepting briefly instead of spinning on a readable listener.
     private func pauseAccepting() {
-        lock.lock()
-        guard let source = acceptSource else { lock.unlock(); return }
-        source.suspend()
-        lock.unlock()
-        acceptQueue.asyncAfter(deadline: .now() + .milliseconds(100)) { [self] in
-            lock.lock()
-            // Resume only if the same source is still installed (cancelled sources must
-            // still be resumed once so their cancel handler runs).
-            source.resume()
-            lock.unlock()
+        let paused = locked.withLock { server in
+            guard let source = server.acceptSource, server.pausedAcceptSource == nil else { return false }
+            source.suspend()
+            server.pausedAcceptSource = source
+            return true
         }
+        guard paused else { return }
+        acceptQueue.asyncAfter(deadline: .now() + .milliseconds(100)) { [self] in
+            // Resumed even if it was cancelled meanwhile: a cancelled source must still be
+            // resumed once so its cancel handler runs.
+            locked.withLock { server in
+                server.pausedAcceptSource?.resume()
+                server.pausedAcceptSource = nil
+            }
+        }
+    }
+
+    /// What `admit` decided under the lock, done after it is released.
+    private enum AdmitDecision: Sendable {
+        case close
+        case refuse(Connection)
+        case tlsFailed(any Error)
+        case start(Connection, evict: Connection?)
     }
 
     private func admit(_ socket: Socket, remote: String) {
-        lock.lock()
-        guard state == .running else {
-            lock.unlock()
+        let decision = locked.withLock { server -> AdmitDecision in
+            guard server.lifecycle == .running else { return .close }
+            server.nextConnectionID += 1
+            let id = server.nextConnectionID
+            let loop = loops[id % loops.count]
+            var admission = Connection.Admission.normal
+            var evict: Connection?
+            if server.activeCount >= configuration.maxConnections {
+                // Over the limit: a few reserved slots read the request and serve only probes
+                // (so liveness and readiness stay answerable); past them, refusals get 503 cheaply
+                // (TLS ones after a handshake, the only way to answer them), up to a small cap of
+                // pending refusals; past that we just close.
+                let rejectCap = 16 + configuration.maxConnections / 8
+                let reserve = configuration.reservedProbeConnections
+                if server.reservedCount < reserve {
+                    server.reservedCount += 1
+                    admission = .overflow(servesProbes: true)
+                } else if reserve > 0 && server.reservedCount < 2 * reserve, !server.reservedOrder.isEmpty {
+                    // Evict the oldest (after unlocking: a connection calls back into the server).
+                    evict = server.reservedOrder.removeFirst()
+                    server.reservedCount += 1
+                    admission = .overflow(servesProbes: true)
+                } else if server.rejectingCount < rejectCap {
+                    server.rejectingCount += 1
+                    admission = server.tlsContext == nil ? .refused : .overflow(servesProbes: false)
+                } else {
+                    return .close
+                }
+                if admission == .refused {
+                    let connection = Connection(id: id, socket: socket, remoteAddress: remote, tls: nil, server: self,
+                                                loop: loop, admission: .refused)
+                    server.connections[id] = connection
+                    return .refuse(connection)
+                }
+            }
+            var session: TLSSession?
+            if let tlsContext = server.tlsContext {
+                do {
+                    session = try tlsContext.makeSession(for: socket)
+                } catch {
+                    server.uncount(admission)
+                    if let evict { server.reservedOrder.insert(evict, at: 0) }
+                    return .tlsFailed(error)
+                }
+            }
+            if admission == .normal { server.activeCount += 1 }
+            let connection = Connection(id: id, socket: socket, remoteAddress: remote, tls: session, server: self,
+                                        loop: loop, admission: admission)
+            server.connections[id] = connection
+            if admission == .overflow(servesProbes: true) { server.reservedOrder.append(connection) }
+            return .start(connection, evict: evict)
+        }
+        switch decision {
+        case .close:
             socket.close()
-            return
+        case .refuse(let connection):
+            connection.reject(retryAfter: configuration.retryAfterSeconds)
+        case .tlsFailed(let error):
+            logger.error("TLS session setup failed", metadata: ["error": "\(error)"])
+            socket.close()
+        case .start(let connection, let evict):
+            evict?.evictIfSilent()
+            connection.start()
         }
-        nextConnectionID += 1
-        let id = nextConnectionID
-        let loop = loops[id % loops.count]
-        var admission = Connection.Admission.normal
-        var evict: Connection?
-        if activeCount >= configuration.maxConnections {
-            // Over the limit: a few reserved slots read the request and serve only probes
-            // (so liveness and readiness stay answerable); past them, refusals get 503 cheaply
-            // (TLS ones after a handshake, the only way to answer them), up to a small cap of
-            // pending refusals; past that we just close.
-            let rejectCap = 16 + configuration.maxConnections / 8
-            let reserve = configuration.reservedProbeConnections
-            if reservedCount < reserve {
-                reservedCount += 1
-                admission = .overflow(servesProbes: true)
-            } else if reserve > 0 && reservedCount < 2 * reserve, !reservedOrder.isEmpty {
-                // Evict the oldest (after unlocking: lock order is connection, then server).
-                evict = reservedOrder.removeFirst()
-                reservedCount += 1
-                admission = .overflow(servesProbes: true)
-            } else if rejectingCount < rejectCap {
-                rejectingCount += 1
-                admission = tlsContext == nil ? .refused : .overflow(servesProbes: false)
-            } else {
-                lock.unlock()
-                socket.close()
-                return
-            }
-            if admission == .refused {
-                let connection = Connection(id: id, socket: socket, remoteAddress: remote, tls: nil, server: self,
-                                            loop: loop, admission: .refused)
-                connections[id] = connection
-                lock.unlock()
-                connection.reject(retryAfter: configuration.retryAfterSeconds)
-                return
-            }
-        }
-        var session: TLSSession?
-        if let tlsContext {
-            do {
-                session = try tlsContext.makeSession(for: socket)
-            } catch {
-                uncount(admission)
-                evict.map { victim in reservedOrder.insert(victim, at: 0) }
-                lock.unlock()
-                logger.error("TLS session setup failed", metadata: ["error": "\(error)"])
-                socket.close()
-                return
-            }
-        }
-        if admission == .normal { activeCount += 1 }
-        let connection = Connection(id: id, socket: socket, remoteAddress: remote, tls: session, server: self, loop: loop,
-                                    admission: admission)
-        connections[id] = connection
-        if admission == .overflow(servesProbes: true) { reservedOrder.append(connection) }
-        lock.unlock()
-        evict?.evictIfSilent()
-        connection.start()
     }
 
-    /// Called by a connection (holding its own lock) once it has closed.
+    /// Called by a connection (holding none of its locks) once it has closed.
     func connectionClosed(_ connection: Connection) {
-        lock.lock()
-        guard connections.removeValue(forKey: connection.id) != nil else {
-            lock.unlock()
-            return
+        let waiters = locked.withLock { server -> [CheckedContinuation<Void, Never>] in
+            guard server.connections.removeValue(forKey: connection.id) != nil else { return [] }
+            server.uncount(connection.admission)
+            server.reservedOrder.removeAll { $0 === connection }
+            guard server.connections.isEmpty else { return [] }
+            defer { server.allClosedWaiters.removeAll() }
+            return server.allClosedWaiters
         }
-        uncount(connection.admission)
-        reservedOrder.removeAll { $0 === connection }
-        var waiters: [CheckedContinuation<Void, Never>] = []
-        if connections.isEmpty {
-            waiters = allClosedWaiters
-            allClosedWaiters.removeAll()
-        }
-        lock.unlock()
         waiters.forEach { $0.resume() }
-    }
-
-    /// Gives back the slot an admission took (caller holds `lock`).
-    private func uncount(_ admission: Connection.Admission) {
-        switch admission {
-        case .normal: activeCount -= 1
-        case .overflow(servesProbes: true): reservedCount -= 1
-        case .overflow(servesProbes: false), .refused: rejectingCount -= 1
-        }
     }
 
     // MARK: - Timeouts
@@ -326,9 +328,7 @@ public final class HTTPServer: @unchecked Sendable {
     }
 
     private func sweep() {
-        lock.lock()
-        let snapshot = Array(connections.values)
-        lock.unlock()
+        let snapshot = locked.withLock { Array($0.connections.values) }
         for connection in snapshot { connection.checkTimeouts() }
         MemoryTrimmer.shared.trimIfDue()
     }
@@ -374,6 +374,7 @@ public final class HTTPServer: @unchecked Sendable {
 
 /// A serial queue that runs socket I/O for a share of the connections, with a scratch
 /// read buffer that is safe to reuse because the queue is serial.
+// Why unchecked: `readBuffer` is raw memory touched only on `queue`, which is serial.
 final class IOLoop: @unchecked Sendable {
     let queue: DispatchQueue
     let readBuffer: UnsafeMutableRawBufferPointer

@@ -43,8 +43,8 @@ public struct TLSError: Error, Sendable, CustomStringConvertible {
 
 // MARK: - TLSContext
 
-/// A configured `SSL_CTX`. OpenSSL documents an `SSL_CTX` as safe to share between
-/// threads once configured, which is why this is `@unchecked Sendable`.
+/// A configured `SSL_CTX`, shared by every connection's session.
+// Why unchecked: wraps an `SSL_CTX` pointer that OpenSSL allows to share between threads once configured.
 final class TLSContext: @unchecked Sendable {
     private let context: OpaquePointer
 
@@ -86,7 +86,7 @@ final class TLSContext: @unchecked Sendable {
 // MARK: - TLSSession
 
 /// One connection's `SSL` object. Not thread-safe: the owning `Connection` only touches
-/// it while holding its lock. The error queue is cleared before every call because it
+/// it inside its `io` mutex (`Transport`). The error queue is cleared before every call because it
 /// is per-thread and connections hop between threads.
 final class TLSSession {
     private let ssl: OpaquePointer

@@ -4,15 +4,15 @@ import Engine
 /// shared by `Conv2D` (forward = `forward`) and `ConvTranspose2D` (forward = `backwardData`).
 ///
 /// `weight` is the `[k·k·C, F]` matrix (HWIO order). Work is split over the cores with
-/// Dispatch in blocks of `ComputeSettings.convBlockRows` im2col rows, each block one sgemm.
+/// Dispatch in blocks of `ComputeSettings.current.convBlockRows` im2col rows, each block one sgemm.
 enum ConvKernels {
     /// `y[N,H,W,F] = im2col(x) · W (+ bias)`.
     static func forward(_ x: Tensor, weight: Tensor, bias: Tensor?, kernel k: Int, outChannels f: Int) -> Tensor {
         let (n, h, w, c) = (x.shape[0], x.shape[1], x.shape[2], x.shape[3])
         let kkc = k * k * c
         let totalRows = n * h * w
-        let block = ComputeSettings.convBlockRows
-        let chunks = min(ComputeSettings.parallelism, max(1, totalRows / 256))
+        let block = ComputeSettings.current.convBlockRows
+        let chunks = min(ComputeSettings.current.parallelism, max(1, totalRows / 256))
         // Not zero-filled: the blocks cover every row and sgemm (beta = 0) writes every element,
         // so a zero fill would only be one more pass over the whole output.
         let out = [Float](unsafeUninitializedCapacity: totalRows * f) { op, initialized in
@@ -49,12 +49,12 @@ enum ConvKernels {
         let (n, h, w, f) = (dy.shape[0], dy.shape[1], dy.shape[2], dy.shape[3])
         let kkc = k * k * c
         var dx = [Float](repeating: 0, count: n * h * w * c)
-        let block = ComputeSettings.convBlockRows
+        let block = ComputeSettings.current.convBlockRows
         dy.storage.withUnsafeBufferPointer { dyp in
             weight.storage.withUnsafeBufferPointer { wp in
                 dx.withUnsafeMutableBufferPointer { dxp in
                     let dyBase = dyp.baseAddress!, wBase = wp.baseAddress!, dxBase = dxp.baseAddress!
-                    Parallel.forEachChunk(count: n, maxChunks: ComputeSettings.parallelism) { items in
+                    Parallel.forEachChunk(count: n, maxChunks: ComputeSettings.current.parallelism) { items in
                         let rows = (items.lowerBound * h * w)..<(items.upperBound * h * w)
                         let col = UnsafeMutablePointer<Float>.allocate(capacity: min(block, rows.count) * kkc)
                         defer { col.deallocate() }
@@ -80,8 +80,8 @@ enum ConvKernels {
         let f = dy.shape[3]
         let kkc = k * k * c
         let totalRows = n * h * w
-        let block = ComputeSettings.convBlockRows
-        let chunks = Parallel.chunkCount(count: totalRows, maxChunks: min(ComputeSettings.parallelism, max(1, totalRows / 256)))
+        let block = ComputeSettings.current.convBlockRows
+        let chunks = Parallel.chunkCount(count: totalRows, maxChunks: min(ComputeSettings.current.parallelism, max(1, totalRows / 256)))
         var partials = [Float](repeating: 0, count: chunks * kkc * f)
         x.storage.withUnsafeBufferPointer { xp in
             dy.storage.withUnsafeBufferPointer { dyp in

@@ -45,7 +45,7 @@ public final class Dense: Layer {
                         let xb = xp.baseAddress!, dyb = dyp.baseAddress!, dwb = dwp.baseAddress!
                         // dW = xᵀ · dy, split over output columns so workers write disjoint parts.
                         Parallel.forEachChunk(count: outFeatures,
-                                              maxChunks: outFeatures >= 64 ? ComputeSettings.parallelism : 1) { cols in
+                                              maxChunks: outFeatures >= 64 ? ComputeSettings.current.parallelism : 1) { cols in
                             GEMM.sgemm(transA: true, m: inFeatures, n: cols.count, k: n, a: xb, lda: inFeatures,
                                        b: dyb + cols.lowerBound, ldb: outFeatures,
                                        c: dwb + cols.lowerBound, ldc: outFeatures)
@@ -68,7 +68,7 @@ public final class Dense: Layer {
             b.withUnsafeBufferPointer { bp in
                 c.withUnsafeMutableBufferPointer { cp in
                     let ab = ap.baseAddress!, bb = bp.baseAddress!, cb = cp.baseAddress!
-                    let chunks = rows >= 16 ? ComputeSettings.parallelism : 1
+                    let chunks = rows >= 16 ? ComputeSettings.current.parallelism : 1
                     Parallel.forEachChunk(count: rows, maxChunks: chunks) { r in
                         GEMM.sgemm(transB: transB, m: r.count, n: n, k: k, a: ab + r.lowerBound * k, lda: k,
                                    b: bb, ldb: transB ? k : n, c: cb + r.lowerBound * n, ldc: n)

@@ -5,7 +5,8 @@ import Engine
 /// A class so the optimiser can update a layer's weights in place. Concurrency contract:
 /// inference only *reads* `value`, from any number of threads; the optimiser and BatchNorm's
 /// running statistics *write* it, and only during training, when no inference runs on the same
-/// model. That contract is why this is `@unchecked Sendable` rather than a lock per read.
+/// model.
+// Why unchecked: the contract above; inference reads `value` lock-free on many threads, and a lock per read would slow the hot path.
 public final class Parameter: @unchecked Sendable {
     public let name: String
     public var value: Tensor
@@ -23,7 +24,7 @@ public final class Parameter: @unchecked Sendable {
 /// Separate from `Parameter` so that concurrent backward passes (attacks computing input
 /// gradients on several threads) never share mutable state; pass `nil` to skip parameter
 /// gradients entirely when only the input gradient is wanted.
-public final class GradientStore: @unchecked Sendable {
+public final class GradientStore {
     private var grads: [ObjectIdentifier: Tensor] = [:]
 
     public init() {}

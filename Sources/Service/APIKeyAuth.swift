@@ -1,4 +1,5 @@
 import Foundation
+import Synchronization
 import COpenSSL
 import HTTPServer
 
@@ -59,9 +60,8 @@ struct APIKeyAuth: Middleware {
 }
 
 /// Token bucket per key: `ratePerSecond` sustained, `burst` at once.
-final class RateLimiter: @unchecked Sendable {
-    private let lock = NSLock()
-    private var buckets: [Int: (tokens: Double, updated: Date)] = [:]
+final class RateLimiter: Sendable {
+    private let buckets = Mutex<[Int: (tokens: Double, updated: Date)]>([:])
     let ratePerSecond: Double
     let burst: Int
 
@@ -72,7 +72,7 @@ final class RateLimiter: @unchecked Sendable {
 
     /// Takes a token; returns nil when allowed, else seconds until one is available.
     func take(key: Int, now: Date = Date()) -> Double? {
-        lock.withLock {
+        buckets.withLock { buckets in
             var b = buckets[key] ?? (Double(burst), now)
             b.tokens = min(Double(burst), b.tokens + now.timeIntervalSince(b.updated) * ratePerSecond)
             b.updated = now

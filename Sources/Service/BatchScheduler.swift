@@ -14,6 +14,7 @@ import Purification
 /// A waiting handler whose task is cancelled (its client went away) drops its queued job at
 /// once; running work sees the cancellation, and its running-time budget (`maxRunTime`),
 /// through the `WorkLimit` bound to the inference thread, between patch blocks and samples.
+// Why unchecked: the queue is guarded by `condition` (NSCondition): workers wait on it, which `Mutex` cannot do.
 public final class BatchScheduler: @unchecked Sendable {
     public struct Settings: Sendable {
         public var maxBatchSize: Int

@@ -1,4 +1,5 @@
 import Foundation
+import Synchronization
 import Logging
 import HTTPServer
 import Purification
@@ -86,7 +87,7 @@ public final class InferenceService: Sendable {
 }
 
 /// What every route handler needs; built before the server so handlers can capture it.
-final class ServiceContext: @unchecked Sendable {
+final class ServiceContext: Sendable {
     let configuration: ServiceConfiguration
     let registry: ModelRegistry
     let scheduler: BatchScheduler
@@ -97,8 +98,7 @@ final class ServiceContext: @unchecked Sendable {
     let pixelBudget: MemoryBudget
     /// Where handlers decode, parse and encode, off the cooperative pool.
     let cpu = CPUWorkPool.shared
-    private let lock = NSLock()
-    private var draining = false
+    private let draining = Atomic<Bool>(false)
 
     init(configuration: ServiceConfiguration, registry: ModelRegistry, scheduler: BatchScheduler, metrics: ServiceMetrics,
          logger: Logger) {
@@ -110,6 +110,6 @@ final class ServiceContext: @unchecked Sendable {
         self.pixelBudget = MemoryBudget(limit: configuration.purification.pixelMemoryBudgetBytes)
     }
 
-    var isDraining: Bool { lock.withLock { draining } }
-    func setDraining() { lock.withLock { draining = true } }
+    var isDraining: Bool { draining.load(ordering: .acquiring) }
+    func setDraining() { draining.store(true, ordering: .releasing) }
 }

@@ -1,13 +1,14 @@
 import Foundation
+import Synchronization
 import CSupport
 
 /// A one-line progress bar on standard error: epoch, step, loss, images/s and ETA. Redraws in
 /// place on a terminal; prints a line every `plainInterval` seconds otherwise (logs, CI).
-public final class ProgressBar: @unchecked Sendable {
+public final class ProgressBar: Sendable {
     private let total: Int
     private let label: String
     private let start = Date()
-    private var lastPrint = Date.distantPast
+    private let lastPrint = Mutex(Date.distantPast)
     private let isTerminal = isatty(STDERR_FILENO) != 0
     private let plainInterval: TimeInterval
 
@@ -20,8 +21,12 @@ public final class ProgressBar: @unchecked Sendable {
     public func update(step: Int, items: Int, extra: String) {
         let now = Date()
         let interval = isTerminal ? 0.2 : plainInterval
-        guard now.timeIntervalSince(lastPrint) >= interval || step == total else { return }
-        lastPrint = now
+        let due = lastPrint.withLock { last in
+            guard now.timeIntervalSince(last) >= interval || step == total else { return false }
+            last = now
+            return true
+        }
+        guard due else { return }
         let elapsed = now.timeIntervalSince(start)
         let rate = Double(items) / max(elapsed, 1e-9)
         let eta = step > 0 ? elapsed / Double(step) * Double(total - step) : 0

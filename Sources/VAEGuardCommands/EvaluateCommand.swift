@@ -84,6 +84,13 @@ struct EvaluateGrid: ParsableCommand {
     @Option(help: "--detection: service configuration holding the model's threshold.") var config: String = "config/vaeguard.json"
 
     func run() throws {
+        // Parallelise at one level only: with several workers, each runs its layers on one core.
+        var engine = ComputeSettings.current
+        if max(1, workers ?? ProcessInfo.processInfo.activeProcessorCount) > 1 { engine.parallelism = 1 }
+        try ComputeSettings.$current.withValue(engine) { try evaluate() }
+    }
+
+    private func evaluate() throws {
         guard let kind = DatasetKind(rawValue: dataset) else { throw ValidationError("unknown dataset '\(dataset)' (mnist, cifar10)") }
         let attacks = try attack.split(separator: ",").map { raw -> AttackKind in
             let t = raw.trimmingCharacters(in: .whitespaces)
@@ -114,7 +121,6 @@ struct EvaluateGrid: ParsableCommand {
                                       initialConstant: cwInitialConstant)
 
         let workerCount = max(1, workers ?? ProcessInfo.processInfo.activeProcessorCount)
-        if workerCount > 1 { ComputeSettings.parallelism = 1 }   // parallelise at one level only
         BLASRuntime.setThreadCount(1)
 
         let model = try EvaluationModels.load(dataset: kind, models: models, classifier: classifier, vae: vae, patchVAE: patchVae)
@@ -145,7 +151,7 @@ struct EvaluateGrid: ParsableCommand {
         let grid = EvaluationGrid(dataset: kind.rawValue, attacks: attacks, epsilons: epsilons, defenses: specs, threats: threats,
                                   bestAdaptive: bestAdaptive, seeds: seedList, settings: settings)
         print("models: \(model.description)")
-        print("workers \(workerCount), engine parallelism \(ComputeSettings.parallelism), batch \(batchSize)")
+        print("workers \(workerCount), engine parallelism \(ComputeSettings.current.parallelism), batch \(batchSize)")
 
         if clean {
             let n = min(cleanImages ?? test.count, test.count)

@@ -27,7 +27,7 @@ struct InfoCommand: ParsableCommand {
         print("cores:         \(cpu.coreCount)")
         print("blas kernel:   \(BLASRuntime.summary)")
         print("blas config:   \(BLASRuntime.configString.trimmingCharacters(in: .whitespaces))")
-        print("blas threads:  \(BLASRuntime.threadCount) per GEMM; engine parallelism \(ComputeSettings.parallelism)")
+        print("blas threads:  \(BLASRuntime.threadCount) per GEMM; engine parallelism \(ComputeSettings.current.parallelism)")
         print("blas verified: \(BLASRuntime.verify() ? "yes (matches a naive product)" : "NO: results differ from a naive product")")
         print("libpng:        \(String(cString: png_get_libpng_ver(nil)))")
         print("libjpeg-turbo: \(Self.turbojpegVersion)")

@@ -24,10 +24,11 @@ protocol ImageTrainJob: TrainJob {
 
 extension ImageTrainJob {
     func run() throws {
-        configureEngine()
-        let options = trainingOptions()
-        if let images = imageFolder.images { return try runOnImages(URL(fileURLWithPath: images), options: options) }
-        try runOnDataset(options: options)
+        try withEngine {
+            let options = trainingOptions()
+            if let images = imageFolder.images { return try runOnImages(URL(fileURLWithPath: images), options: options) }
+            try runOnDataset(options: options)
+        }
     }
 
     func runOnImages(_ directory: URL, options: TrainingOptions) throws {

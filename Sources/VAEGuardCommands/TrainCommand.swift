@@ -51,8 +51,7 @@ protocol TrainJob: ParsableCommand {
 extension TrainJob {
     /// Jobs without --images (`ImageTrainJob` has its own `run`).
     func run() throws {
-        configureEngine()
-        try runOnDataset(options: trainingOptions())
+        try withEngine { try runOnDataset(options: trainingOptions()) }
     }
 
     /// The options of the groups every job has: data, optimizer, model and engine.
@@ -64,10 +63,12 @@ extension TrainJob {
         return o
     }
 
-    /// Engine threads first: they apply to image-folder runs too.
-    func configureEngine() {
-        if let threads = model.threads { ComputeSettings.parallelism = threads }
+    /// Runs `body` with the engine threads asked for (`--threads`); they apply to image-folder runs too.
+    func withEngine<R>(_ body: () throws -> R) rethrows -> R {
+        var settings = ComputeSettings.current
+        if let threads = model.threads { settings.parallelism = threads }
         BLASRuntime.setThreadCount(1)
+        return try ComputeSettings.$current.withValue(settings, operation: body)
     }
 
     /// The name, version and provenance every trained model records.
@@ -88,7 +89,7 @@ extension TrainJob {
         let root = try DatasetKind.locateRoot(explicit: data.datasets)
         let train = try kind.load(root: root, split: .train)
         let test = try kind.load(root: root, split: .test)
-        print("BLAS kernel: \(BLASRuntime.summary); engine parallelism \(ComputeSettings.parallelism)")
+        print("BLAS kernel: \(BLASRuntime.summary); engine parallelism \(ComputeSettings.current.parallelism)")
         print("data: \(train.count) training and \(test.count) test images from \(root.path)")
         let arch = finish(try architecture(for: kind, train: train), provenance: ["dataset": kind.rawValue])
         let start = Date()

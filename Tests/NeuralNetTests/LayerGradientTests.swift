@@ -21,18 +21,19 @@ struct LayerGradientTests {
         let layer = Conv2D(inChannels: 3, outChannels: 5, kernel: 3, name: "c", rng: &rng)
         let x = GradientCheck.randomTensor([9, 8, 8, 3], seed: 1)
         var ctx = ForwardContext(training: false, rng: RandomSource(seed: 1), recordsCache: true)
-        let saved = (ComputeSettings.convBlockRows, ComputeSettings.parallelism)
-        ComputeSettings.convBlockRows = 1 << 20
-        ComputeSettings.parallelism = 1
-        let (reference, cache) = layer.forward(x, context: &ctx)
+        let (reference, cache) = ComputeSettings.$current.withValue(ComputeSettings(parallelism: 1, convBlockRows: 1 << 20)) {
+            layer.forward(x, context: &ctx)
+        }
         let g1 = GradientStore()
-        let dx1 = layer.backward(reference, cache: cache, gradients: g1)
-        ComputeSettings.convBlockRows = 37
-        ComputeSettings.parallelism = 3
-        let (blocked, _) = layer.forward(x, context: &ctx)
+        let dx1 = ComputeSettings.$current.withValue(ComputeSettings(parallelism: 1, convBlockRows: 1 << 20)) {
+            layer.backward(reference, cache: cache, gradients: g1)
+        }
+        let blockedSettings = ComputeSettings(parallelism: 3, convBlockRows: 37)
+        let (blocked, _) = ComputeSettings.$current.withValue(blockedSettings) { layer.forward(x, context: &ctx) }
         let g2 = GradientStore()
-        let dx2 = layer.backward(reference, cache: cache, gradients: g2)
-        (ComputeSettings.convBlockRows, ComputeSettings.parallelism) = saved
+        let dx2 = ComputeSettings.$current.withValue(blockedSettings) {
+            layer.backward(reference, cache: cache, gradients: g2)
+        }
         #expect(blocked.maxAbsDifference(reference) < 1e-5)
         #expect(dx1.maxAbsDifference(dx2) < 1e-4)
         #expect(g1.gradient(for: layer.weight)!.maxAbsDifference(g2.gradient(for: layer.weight)!) < 1e-3)
