@@ -114,8 +114,8 @@ var package = Package(
         .testTarget(name: "CLibraryTests", dependencies: ["CBLAS", "CPNG", "CJPEG", "CZlib", "COpenSSL", "CSupport"],
                     swiftSettings: swiftSettings),
         .testTarget(name: "EngineTests", dependencies: ["Engine"], swiftSettings: swiftSettings),
-        .testTarget(name: "NeuralNetTests", dependencies: ["NeuralNet"], exclude: ["Fixtures"], swiftSettings: swiftSettings),
-        .testTarget(name: "DatasetsTests", dependencies: ["Datasets"], swiftSettings: swiftSettings),
+        .testTarget(name: "NeuralNetTests", dependencies: ["NeuralNet", "TestSupport"], exclude: ["Fixtures"], swiftSettings: swiftSettings),
+        .testTarget(name: "DatasetsTests", dependencies: ["Datasets", "TestSupport"], swiftSettings: swiftSettings),
         .testTarget(name: "CertificationTests", dependencies: ["Certification", "Engine"], swiftSettings: swiftSettings),
         .testTarget(name: "TrainingTests", dependencies: ["Training", "Attacks", "TestSupport"], swiftSettings: swiftSettings),
         .testTarget(name: "ImagingTests", dependencies: ["Imaging"], exclude: ["Fixtures"], swiftSettings: swiftSettings),
@@ -125,7 +125,7 @@ var package = Package(
         .testTarget(name: "HTTPServerTests", dependencies: ["HTTPServer", "TestSupport"], swiftSettings: swiftSettings),
         .testTarget(name: "ServiceTests", dependencies: ["Service", "TestSupport", "Training"], exclude: ["Fixtures"], swiftSettings: swiftSettings),
         .testTarget(name: "VAEGuardCLITests", dependencies: [
-            "VAEGuardCommands", "Training", "Datasets", "Service",
+            "VAEGuardCommands", "Training", "Datasets", "Service", "TestSupport",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ], swiftSettings: swiftSettings),
         // Small deterministic models and images shared by the attack and evaluation tests.

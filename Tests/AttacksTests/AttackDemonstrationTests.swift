@@ -4,10 +4,11 @@ import NeuralNet
 import Purification
 @testable import Attacks
 import AttackTestSupport
+import TestSupport
 
 /// `/v1/attack`'s computation without the server: the 8-bit rounding inside the ε-ball, the
 /// three panels, and the cost estimate.
-@Suite("Attack demonstration (/v1/attack's computation)")
+@Suite("Attack demonstration (/v1/attack's computation)", .computeBound)
 struct AttackDemonstrationTests {
     /// Tiny images rounded to 8-bit levels, as decoded uploads are.
     static func eightBitImages(_ n: Int) -> Tensor {

@@ -4,8 +4,9 @@ import NeuralNet
 import Purification
 @testable import Attacks
 import AttackTestSupport
+import TestSupport
 
-@Suite("Attack invariants and effectiveness")
+@Suite("Attack invariants and effectiveness", .computeBound)
 struct AttackInvariantTests {
     static func linf(_ a: Tensor, _ b: Tensor) -> Float { a.maxAbsDifference(b) }
 

@@ -7,7 +7,7 @@ import TestSupport
 import AttackTestSupport
 
 /// The classifier and the reconstruction-error flag attacked together.
-@Suite("Detector under attack")
+@Suite("Detector under attack", .computeBound)
 struct DetectorAttackTests {
     static func model() throws -> DefendedModel {
         TinyModels.defended(classifier: try TinyModels.smoothClassifier(), vae: try TinyModels.smoothVAE())

@@ -9,7 +9,7 @@ import AttackTestSupport
 /// Finite-difference spot checks of the gradients every attack uses: directional derivatives
 /// `(L(x+hd) − L(x−hd)) / 2h` against `⟨∇L, d⟩` for random directions d, with the random
 /// numbers of the target held fixed (same seed on both sides: common random numbers).
-@Suite("Attack gradients match finite differences")
+@Suite("Attack gradients match finite differences", .computeBound)
 struct GradientTests {
     static func check(_ target: any AttackTarget, loss: AttackLoss, seed: UInt64 = 21, tolerance: Double = 0.03) {
         let x = TinyModels.dataset(count: 4).images

@@ -9,7 +9,7 @@ import AttackTestSupport
 
 /// The strong suite's attacks: APGD (CE, DLR, targeted DLR) and Square. The runner, the
 /// per-image worst case and the sanity checks are in EvaluationTests/StrongSuiteRunTests.swift.
-@Suite("Strong evaluation suite")
+@Suite("Strong evaluation suite", .computeBound)
 struct StrongSuiteTests {
     static func accuracy(_ adv: Tensor, labels: [Int], model: Sequential) -> Double {
         var context = ForwardContext.inference(seed: 0)

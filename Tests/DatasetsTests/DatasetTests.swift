@@ -2,10 +2,11 @@ import Testing
 import Foundation
 import Engine
 @testable import Datasets
+import TestSupport
 
 /// Reads the real files from ../shared/datasets when present; generated IDX / CIFAR records
 /// otherwise, so the readers are always exercised.
-@Suite("MNIST and CIFAR-10 readers")
+@Suite("MNIST and CIFAR-10 readers", .computeBound)
 struct DatasetTests {
     static var sharedRoot: URL? { try? DatasetKind.locateRoot() }
 

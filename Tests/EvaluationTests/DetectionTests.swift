@@ -6,8 +6,9 @@ import Purification
 import Attacks
 import AttackTestSupport
 @testable import Evaluation
+import TestSupport
 
-@Suite("Reconstruction-error detector: statistics and evaluation")
+@Suite("Reconstruction-error detector: statistics and evaluation", .computeBound)
 struct DetectionTests {
     typealias S = DetectionStatistics
 

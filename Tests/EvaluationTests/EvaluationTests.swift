@@ -6,8 +6,9 @@ import Purification
 import Attacks
 import AttackTestSupport
 @testable import Evaluation
+import TestSupport
 
-@Suite("Evaluation grid, resume and reports")
+@Suite("Evaluation grid, resume and reports", .computeBound)
 struct EvaluationTests {
     @Test func defenseSpecs_parse_andRejectNonsense() throws {
         let specs = try DefenseSpec.parseList("none,jpeg:10,vae,vae:k=5,vae:mean,patch-vae:stride=4:mean,vae:k=3:probs")

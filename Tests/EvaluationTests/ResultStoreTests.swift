@@ -3,8 +3,9 @@ import Testing
 import Dispatch
 import Attacks
 @testable import Evaluation
+import TestSupport
 
-@Suite("Result store")
+@Suite("Result store", .computeBound)
 struct ResultStoreTests {
     static func cell(_ i: Int) -> CellResult {
         CellResult(dataset: "tiny", attack: .fgsm, norm: "linf", epsilon: 0.1, threat: .oblivious, defense: "none",

@@ -10,7 +10,7 @@ import TestSupport
 /// the counts pinned in Fixtures/clean-500.json (written from
 /// `vaeguard evaluate --dataset D --clean --clean-images 500 --seeds 1 --defenses jpeg:23`), within 2 images for
 /// float differences between CPUs and builds. Skipped when the datasets or a model are absent.
-@Suite("Shipped models: clean accuracy on 500 test images", .serialized)
+@Suite("Shipped models: clean accuracy on 500 test images", .serialized, .computeBound)
 struct ShippedModelsTests {
     static let repository = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
         .deletingLastPathComponent()

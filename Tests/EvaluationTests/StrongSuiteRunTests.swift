@@ -4,10 +4,11 @@ import Synchronization
 import Attacks
 import AttackTestSupport
 @testable import Evaluation
+import TestSupport
 
 /// The strong suite's runner on the grid evaluator: the per-image worst case, the sanity
 /// checks, and resuming an interrupted run.
-@Suite("Strong evaluation suite: runner and sanity checks")
+@Suite("Strong evaluation suite: runner and sanity checks", .computeBound)
 struct StrongSuiteRunTests {
     @Test func worstCase_isPerImageAcrossAttacks() {
         // Each attack alone leaves 2 of 4 correct, but never the same two: none survives all.

@@ -1,8 +1,9 @@
 import Testing
 import Engine
 @testable import NeuralNet
+import TestSupport
 
-@Suite("Layer gradients match finite differences")
+@Suite("Layer gradients match finite differences", .computeBound)
 struct LayerGradientTests {
     var rng = RandomSource(seed: 42)
 

@@ -1,8 +1,9 @@
 import Testing
 import Engine
 @testable import NeuralNet
+import TestSupport
 
-@Suite("Loss gradients match finite differences")
+@Suite("Loss gradients match finite differences", .computeBound)
 struct LossGradientTests {
     /// Checks `grad` against central differences of `loss` with respect to `x`.
     func check(_ x: Tensor, grad: Tensor, step: Float = 1e-3, tolerance: Float = 1e-2, loss: (Tensor) -> Double,

@@ -2,8 +2,9 @@ import Testing
 import Foundation
 import Engine
 @testable import NeuralNet
+import TestSupport
 
-@Suite("Model files: safetensors and architecture JSON")
+@Suite("Model files: safetensors and architecture JSON", .computeBound)
 struct ModelFileTests {
     static func smallArchitecture() -> ModelArchitecture {
         ModelArchitecture(name: "tiny", version: "0.1", kind: .classifier, inputShape: [4, 4, 1], labels: ["a", "b"],

@@ -2,6 +2,7 @@ import Foundation
 import Testing
 import Engine
 @testable import NeuralNet
+import TestSupport
 
 /// Whole networks cross-checked against PyTorch: `scripts/make-torch-fixtures.py` (run by hand,
 /// PyTorch from PyPI) wrote, for each small network, our architecture JSON, the weights converted
@@ -11,7 +12,7 @@ import Engine
 /// Tolerance, element by element: `|ours - torch| ≤ 1e-4 · max(1, |torch|)`, i.e. absolute 1e-4
 /// for values up to 1 and relative 1e-4 above. Because gradients can be small, each tensor must
 /// also satisfy `max |ours - torch| ≤ 1e-4 · max |torch|` (relative to the tensor's own scale).
-@Suite("PyTorch fixtures: whole networks against PyTorch")
+@Suite("PyTorch fixtures: whole networks against PyTorch", .computeBound)
 struct PyTorchFixtureTests {
     /// Located from this source file, so the test target needs no resource declaration.
     static let directory = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("Fixtures")

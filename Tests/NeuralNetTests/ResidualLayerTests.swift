@@ -2,10 +2,11 @@ import Testing
 import Foundation
 import Engine
 @testable import NeuralNet
+import TestSupport
 
 /// The layers residual networks need: residual blocks (identity and projection shortcuts),
 /// global average pooling and the stride-2 subsampling, checked against finite differences.
-@Suite("Residual layers")
+@Suite("Residual layers", .computeBound)
 struct ResidualLayerTests {
     static func residual(_ body: [LayerSpec], _ shortcut: [LayerSpec], seed: UInt64 = 7) -> Residual {
         var rng = RandomSource(seed: seed)

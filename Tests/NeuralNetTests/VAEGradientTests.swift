@@ -1,8 +1,9 @@
 import Testing
 import Engine
 @testable import NeuralNet
+import TestSupport
 
-@Suite("VAE and composed-network gradients")
+@Suite("VAE and composed-network gradients", .computeBound)
 struct VAEGradientTests {
     /// A small VAE with the paper's layer types: conv, pool, dense heads, upsample, sigmoid.
     /// Sigmoid before max-pool squeezes window values together, so finite differences use a

@@ -2,8 +2,9 @@ import Testing
 import Engine
 import NeuralNet
 @testable import Purification
+import TestSupport
 
-@Suite("Defended model: options, ensembles, scores")
+@Suite("Defended model: options, ensembles, scores", .computeBound)
 struct DefendedModelTests {
     static func model(threshold: Float = 0.01) throws -> DefendedModel {
         var rng = RandomSource(seed: 4)

@@ -6,7 +6,7 @@ import TestSupport
 
 /// The patch VAE's exact gradient (adaptive attacks differentiate through it): checked against
 /// finite differences of ⟨w, p(x)⟩ with the purifier's noise held fixed.
-@Suite("Patch-wise purification: pullback")
+@Suite("Patch-wise purification: pullback", .computeBound)
 struct PatchPullbackTests {
     /// A smooth random VAE on p×p×c patches with a 3-dimensional latent.
     static func smoothVAE(patch p: Int, channels c: Int, seed: UInt64 = 4) throws -> VariationalAutoencoder {

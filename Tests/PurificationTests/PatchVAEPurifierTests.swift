@@ -2,8 +2,9 @@ import Testing
 import Engine
 import NeuralNet
 @testable import Purification
+import TestSupport
 
-@Suite("Patch-wise purification")
+@Suite("Patch-wise purification", .computeBound)
 struct PatchVAEPurifierTests {
     /// A VAE whose reconstruction is its input: flatten → identity μ head, log σ² = -60
     /// (σ ≈ 1e-13) → reshape. A stand-in that makes coverage and averaging errors visible.

@@ -6,12 +6,13 @@ import Models
 import NeuralNet
 import Training
 @testable import Service
+import TestSupport
 
 /// "Bring your own images" end to end on a folder made here: PNG and JPEG files of several
 /// sizes in the ImageFolder layout; a classifier and a patch VAE trained from it (one short
 /// epoch: the point is the path, not the accuracy); the result served through configuration
 /// alone (issue 17).
-@Suite("Training on your own images", .serialized)
+@Suite("Training on your own images", .serialized, .computeBound)
 struct OwnImagesTests {
     /// `dir/bright/*` and `dir/dark/*`, 12 images each, sizes 20…59 px, every third a JPEG,
     /// plus a non-image file that must be ignored.

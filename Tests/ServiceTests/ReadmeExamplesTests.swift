@@ -47,7 +47,7 @@ struct ReadmeExamplesTests {
         cfg.logging.level = "error"
         cfg.models.directory = Self.root.appendingPathComponent("models").path
         let registry = ModelRegistry(configuration: cfg)
-        try registry.loadAndWarm()
+        try await offPool { try registry.loadAndWarm() }   // seconds of work: not on the cooperative pool
         try await TestService.with(cfg, registry: registry) { s in
             for line in lines {
                 let command = line.replacingOccurrences(of: "http://localhost:8080", with: s.base)

@@ -10,7 +10,7 @@ import TestSupport
 
 /// Adversarial training (`--adversarial pgd|trades|fgsm-rs`): the step, the TRADES gradients,
 /// the schedule, early stopping on a collapse, and resume.
-@Suite("Adversarial training")
+@Suite("Adversarial training", .computeBound)
 struct AdversarialTrainingTests {
     static let toy = TrainingTests.toyData(count: 128, seed: 1)
     static let toyTest = TrainingTests.toyData(count: 64, seed: 2)

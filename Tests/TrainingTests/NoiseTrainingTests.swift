@@ -3,10 +3,11 @@ import Foundation
 import Engine
 import NeuralNet
 @testable import Training
+import TestSupport
 
 /// Gaussian-noise training for randomized smoothing: noise-augmented classifiers and the
 /// denoiser fine-tuning of Denoised Smoothing.
-@Suite("Noise training")
+@Suite("Noise training", .computeBound)
 struct NoiseTrainingTests {
     @Test func noiseAugmentation_changesTheTrainingInputs_andRecordsSigma() throws {
         func train(sigma: Float) throws -> (ModelFile, [String]) {

@@ -6,10 +6,11 @@ import Datasets
 import Models
 import Attacks
 @testable import Training
+import TestSupport
 
 /// Small, fast runs of the same code paths as `vaeguard train` (the full runs are project
 /// commands, see scripts/train-models.sh).
-@Suite("Training")
+@Suite("Training", .computeBound)
 struct TrainingTests {
     /// Two easily separable classes of 8×8 images.
     static func toyData(count: Int, seed: UInt64) -> LabeledImages {

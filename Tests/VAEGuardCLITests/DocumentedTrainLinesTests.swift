@@ -1,11 +1,12 @@
 import Testing
 import Foundation
 @testable import VAEGuardCommands
+import TestSupport
 
 /// Every complete `train` command line in README.md, docs/*.md and scripts/*.sh (one with
 /// --dataset or --images; prose fragments such as "`train classifier --noise-sigma`" are not
 /// command lines) still parses, and builds the options the flat command built.
-@Suite("vaeguard train: documented command lines")
+@Suite("vaeguard train: documented command lines", .computeBound)
 struct DocumentedTrainLinesTests {
     static let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
 

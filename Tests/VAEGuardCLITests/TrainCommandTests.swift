@@ -5,6 +5,7 @@ import Datasets
 import Service
 import Training
 @testable import VAEGuardCommands
+import TestSupport
 
 /// Command lines as scripts/train-models.sh, docs/MODELS.md and docs/RESULTS.md write them.
 enum TrainLines {
@@ -80,7 +81,7 @@ func canonical(_ options: TrainingOptions) throws -> String {
     return String(decoding: try encoder.encode(options), as: UTF8.self)
 }
 
-@Suite("vaeguard train: the command tree")
+@Suite("vaeguard train: the command tree", .computeBound)
 struct TrainCommandTests {
     @Test("each subcommand parses the lines the scripts and docs use", arguments: TrainLines.all)
     func parsesDocumentedLines(line: String) throws {
