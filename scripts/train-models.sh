@@ -65,13 +65,13 @@ for step in "${steps[@]}"; do
     # classifier (MSE + stability loss, Salman et al. 2020). Both written to runs/ until certified
     # (scripts/certify-models.sh).
     mnist-noise-*)      s=${step#mnist-noise-}
-                        run $step train classifier --dataset mnist --noise-sigma "$s" --epochs 10 --milestones 7 \
-                          --name "mnist-classifier-noise-$s" --output runs/noise --checkpoints checkpoints/noise \
+                        run $step train classifier --dataset mnist --noise-sigma $s --epochs 10 --milestones 7 \
+                          --name mnist-classifier-noise-$s --output runs/noise --checkpoints checkpoints/noise \
                           --model-version 1.0.0 ;;
     mnist-denoiser-*)   s=${step#mnist-denoiser-}
                         run $step train denoiser --dataset mnist --initial-weights models/mnist-vae.json \
-                          --classifier models/mnist-classifier.json --noise-sigma "$s" --epochs 5 \
-                          --name "mnist-vae-denoiser-$s" --output runs/denoiser --checkpoints checkpoints/denoiser \
+                          --classifier models/mnist-classifier.json --noise-sigma $s --epochs 5 \
+                          --name mnist-vae-denoiser-$s --output runs/denoiser --checkpoints checkpoints/denoiser \
                           --model-version 1.0.0 ;;
     *) echo "unknown step $step" >&2; exit 2 ;;
   esac

@@ -1,4 +1,5 @@
 import Testing
+import TestSupport
 import Engine
 import Imaging
 import NeuralNet
@@ -6,7 +7,7 @@ import NeuralNet
 
 /// Image-level purification: any size in, the same size out, through the whole-image VAE
 /// (resized to the model's input and back) or the patch VAE (at full resolution).
-@Suite("Image purifier: sizes, channels, whole-image vs patch VAE")
+@Suite("Image purifier: sizes, channels, whole-image vs patch VAE", .computeBound)
 struct ImagePurifierTests {
     /// A model of `channels` whose VAEs (8×8 whole-image, 4×4 patch) reproduce their input.
     static func model(channels: Int = 1) throws -> DefendedModel {

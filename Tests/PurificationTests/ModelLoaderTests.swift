@@ -1,11 +1,12 @@
 import Testing
+import TestSupport
 import Foundation
 import Engine
 import NeuralNet
 @testable import Purification
 
 /// The one model loader: what it loads, what it reports missing, how it fails.
-@Suite("Model loader: files, missing purifiers, errors, fingerprints")
+@Suite("Model loader: files, missing purifiers, errors, fingerprints", .computeBound)
 struct ModelLoaderTests {
     /// A folder with `toy-classifier` (with a robustness claim and a noise σ) and `toy-vae`,
     /// both 8×8 gray, and `wide-vae` (16×16, which fits no classifier here).

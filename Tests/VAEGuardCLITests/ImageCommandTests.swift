@@ -1,4 +1,5 @@
 import Testing
+import TestSupport
 import ArgumentParser
 import Foundation
 import Engine
@@ -9,7 +10,7 @@ import NeuralNet
 /// `vaeguard purify` and `vaeguard classify` on files: models loaded as `serve` loads them
 /// (a configuration file naming a models folder), images of any size purified through
 /// Purification's `ImagePurifier`.
-@Suite("Image commands: purify and classify files")
+@Suite("Image commands: purify and classify files", .computeBound)
 struct ImageCommandTests {
     /// A folder with an 8×8 gray model whose VAEs (8×8 whole-image, 4×4 patch) reproduce their
     /// input, and a configuration file serving it as `toy`.
