@@ -3,7 +3,7 @@ import Foundation
 import Imaging
 @testable import Service
 
-@Suite("POST /v1/attack over real sockets", .serialized)
+@Suite("POST /v1/attack")
 struct AttackEndpointTests {
     /// Decodes a panel's base64 PNG.
     static func image(_ panel: [String: Any]?) throws -> Image {

@@ -3,7 +3,7 @@ import Foundation
 @testable import Service
 
 /// `certify=true` on /v1/classify and the Open Inference `certify` parameter (randomized smoothing).
-@Suite("certify=true", .serialized)
+@Suite("certify=true")
 struct CertifyEndpointTests {
     @Test func classify_certify_addsTheCertificate() async throws {
         try await TestService.with { s in

@@ -3,7 +3,7 @@ import Foundation
 import Imaging
 @testable import Service
 
-@Suite("v1 endpoints over real sockets", .serialized)
+@Suite("v1 endpoints")
 struct ClassifyEndpointTests {
     @Test func classify_rawPNG_returnsSortedPredictionsAndDefenseFields() async throws {
         try await TestService.with { s in

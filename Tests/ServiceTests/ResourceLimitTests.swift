@@ -56,7 +56,7 @@ struct ResourceLimitTests {
     @Test func clientDisconnect_stopsRunningWork() async throws {
         var cfg = TestService.configuration()
         cfg.batching.workers = 1
-        try await TestService.with(cfg) { s in
+        try await TestService.with(cfg, sockets: true) { s in   // the hang-up is a socket's
             // About a million patches × 16 samples: far longer than the bound below.
             let client = try RawClient(port: s.service.port)
             try client.send(Self.raw("/v1/purify?model=toy&purifier=patch-vae&stride=1&samples=16",
