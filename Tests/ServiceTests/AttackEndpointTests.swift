@@ -3,12 +3,11 @@ import Foundation
 import Imaging
 @testable import Service
 
-@Suite("POST /v1/attack over real sockets", .serialized)
+@Suite("POST /v1/attack")
 struct AttackEndpointTests {
     /// Decodes a panel's base64 PNG.
-    static func image(_ panel: [String: Any]?) throws -> Image {
-        let b64 = try #require(panel?["image"] as? String)
-        let bytes = try #require(Data(base64Encoded: b64))
+    static func image(_ panel: AttackResponse.Panel) throws -> Image {
+        let bytes = try #require(Data(base64Encoded: panel.image))
         return try ImageDecoder.decode(Array(bytes), maxPixels: 1 << 20)
     }
 
@@ -23,36 +22,33 @@ struct AttackEndpointTests {
             let r = try await s.request("POST", "/v1/attack?attack=\(attack)&eps=\(eps)&steps=\(steps)&purifier=vae&seed=3",
                                         body: try TestService.png(width: 20, height: 14), headers: ["Content-Type": "image/png"])
             #expect(r.status == 200, "\(String(decoding: r.body, as: UTF8.self))")
-            let json = r.json
+            let body = try r.decode(AttackResponse.self)
             var images: [Image] = []
-            for name in ["original", "adversarial", "purified"] {
-                let panel = json[name] as? [String: Any]
+            for (name, panel) in [("original", body.original), ("adversarial", body.adversarial), ("purified", body.purified)] {
                 let img = try Self.image(panel)
                 #expect(img.width == 8 && img.height == 8 && img.channels == 1, "\(name) is at model resolution")
                 images.append(img)
-                let predictions = try #require(panel?["predictions"] as? [[String: Any]])
-                #expect(predictions.count == 3)
-                let confidences = predictions.compactMap { ($0["confidence"] as? NSNumber)?.floatValue }
+                #expect(panel.predictions.count == 3)
+                let confidences = panel.predictions.map(\.confidence)
                 #expect(confidences == confidences.sorted(by: >))
-                #expect(predictions.allSatisfy { $0["label"] is String && $0["index"] is Int })
-                #expect(panel?["reconstruction_error"] is NSNumber)
-                #expect(panel?["suspected_adversarial"] is Bool)
+                #expect(panel.predictions.allSatisfy { ["zero", "one", "two"][$0.index] == $0.label })
+                #expect(panel.reconstructionError >= 0)
             }
-            let info = try #require(json["attack"] as? [String: Any])
-            #expect(info["name"] as? String == attack)
-            #expect(info["steps"] as? Int == steps)
-            #expect(abs(((info["eps"] as? NSNumber)?.doubleValue ?? 0) - eps) < 1e-6)
-            let linf = try #require((info["linf"] as? NSNumber)?.doubleValue)
+            let info = body.attack
+            #expect(info.name == attack)
+            #expect(info.steps == steps)
+            #expect(abs(Double(info.eps) - eps) < 1e-6)
+            let linf = Double(info.linf)
             #expect(linf > 0 && linf <= eps + 1.0 / 255)
-            #expect(((info["l2"] as? NSNumber)?.doubleValue ?? -1) >= linf)
+            #expect(Double(info.l2) >= linf)
             // The PNGs themselves stay in the ball (8-bit levels).
             let levels = Self.linfLevels(images[0], images[1])
             #expect(levels > 0 && Double(levels) <= eps * 255 + 1)
-            #expect((json["model"] as? [String: Any])?["name"] as? String == "toy")
-            #expect((json["purifier"] as? [String: Any])?["name"] as? String == "vae")
-            #expect(json["request_id"] as? String == r.header("X-Request-Id"))
-            #expect((json["timings"] as? [String: Any])?["total_ms"] is NSNumber)
-            #expect(json["threshold"] is NSNumber)
+            #expect(body.model.name == "toy")
+            #expect(body.purifier.name == "vae")
+            #expect(body.requestId == r.header("X-Request-Id"))
+            #expect(body.timings.totalMs >= 0)
+            #expect(body.threshold > 0)
         }
     }
 
@@ -62,14 +58,13 @@ struct AttackEndpointTests {
             let r = try await s.request("POST", "/v1/attack?model=toyrgb&attack=none&purifier=jpeg&quality=40&top_k=2",
                                         body: body, headers: ["Content-Type": type])
             #expect(r.status == 200, "\(String(decoding: r.body, as: UTF8.self))")
-            let json = r.json
-            let original = try Self.image(json["original"] as? [String: Any])
-            let adversarial = try Self.image(json["adversarial"] as? [String: Any])
+            let reply = try r.decode(AttackResponse.self)
+            let original = try Self.image(reply.original)
+            let adversarial = try Self.image(reply.adversarial)
             #expect(original.channels == 3 && original == adversarial)
-            #expect(((json["attack"] as? [String: Any])?["linf"] as? NSNumber)?.doubleValue == 0)
-            #expect(((json["purified"] as? [String: Any])?["predictions"] as? [Any])?.count == 2)
-            let settings = (json["purifier"] as? [String: Any])?["settings"] as? [String: Any]
-            #expect(settings?["quality"] as? String == "40")
+            #expect(reply.attack.linf == 0)
+            #expect(reply.purified.predictions.count == 2)
+            #expect(reply.purifier.settings["quality"] == "40")
         }
     }
 
@@ -79,8 +74,7 @@ struct AttackEndpointTests {
             let a = try await s.request("POST", path, body: try TestService.png(seed: 5))
             let b = try await s.request("POST", path, body: try TestService.png(seed: 5))
             #expect(a.status == 200 && b.status == 200)
-            #expect((a.json["adversarial"] as? [String: Any])?["image"] as? String
-                    == (b.json["adversarial"] as? [String: Any])?["image"] as? String)
+            #expect(try a.decode(AttackResponse.self).adversarial.image == (try b.decode(AttackResponse.self).adversarial.image))
         }
     }
 
@@ -103,7 +97,7 @@ struct AttackEndpointTests {
         try await TestService.with { s in
             let r = try await s.request("POST", "/v1/attack?" + query, body: try TestService.png())
             #expect(r.status == status)
-            let error = (r.json["error"] as? [String: Any])?["message"] as? String ?? ""
+            let error = r.error?.message ?? ""
             #expect(error.contains(message), "\(query): \(error)")
         }
     }

@@ -196,7 +196,7 @@ struct BadInputCatalogueTests {
     @Test func apiKeys() async throws { try await run(Self.authEntries, auth: true) }
 
     func run(_ entries: [Entry], auth: Bool) async throws {
-        try await TestService.with(Self.configuration(auth: auth)) { service in
+        try await TestService.with(Self.configuration(auth: auth), sockets: true) { service in
             let port = Int(service.service.port)
             for entry in entries {
                 let bytes = try entry.request()

@@ -3,29 +3,29 @@ import Foundation
 @testable import Service
 
 /// `certify=true` on /v1/classify and the Open Inference `certify` parameter (randomized smoothing).
-@Suite("certify=true", .serialized)
+@Suite("certify=true")
 struct CertifyEndpointTests {
     @Test func classify_certify_addsTheCertificate() async throws {
         try await TestService.with { s in
             let r = try await s.request("POST", "/v1/classify?certify=true&n=300&n0=30&alpha=0.01&seed=3", body: try TestService.png())
             #expect(r.status == 200)
-            let c = try #require(r.json["certificate"] as? [String: Any])
+            // Every key is on the wire (the label as null when abstaining).
+            let keys = try #require(r.json["certificate"] as? [String: Any]).keys
             for key in ["label", "radius_l2", "sigma", "n", "n0", "alpha", "abstained", "denoiser"] {
-                #expect(c.keys.contains(key), "certificate lacks \(key)")
+                #expect(keys.contains(key), "certificate lacks \(key)")
             }
-            #expect(c["n"] as? Int == 300 && c["n0"] as? Int == 30)
-            #expect((c["alpha"] as? NSNumber)?.doubleValue == 0.01)
-            #expect((c["sigma"] as? NSNumber)?.doubleValue == 0.25)   // certification.defaultSigma
-            #expect(c["denoiser"] as? String == "vae")
-            let radius = try #require((c["radius_l2"] as? NSNumber)?.doubleValue)
-            let abstained = try #require(c["abstained"] as? Bool)
-            #expect(abstained ? radius == 0 : radius > 0)
-            if !abstained { #expect(["zero", "one", "two"].contains(c["label"] as? String ?? "")) }
+            let body = try r.decode(ClassifyResponse.self)
+            let c = try #require(body.certificate)
+            #expect(c.n == 300 && c.n0 == 30)
+            #expect(c.alpha == 0.01)
+            #expect(c.sigma == 0.25)   // certification.defaultSigma
+            #expect(c.denoiser == "vae")
+            #expect(c.abstained ? c.radiusL2 == 0 : c.radiusL2 > 0)
+            if !c.abstained { #expect(["zero", "one", "two"].contains(c.label ?? "")) }
             // Per image too, and the same seed gives the same certificate.
-            let results = try #require(r.json["results"] as? [[String: Any]])
-            #expect(results[0]["certificate"] != nil)
+            #expect(body.results[0].certificate == c)
             let again = try await s.request("POST", "/v1/classify?certify=true&n=300&n0=30&alpha=0.01&seed=3", body: try TestService.png())
-            #expect((again.json["certificate"] as? [String: Any])?["radius_l2"] as? NSNumber == c["radius_l2"] as? NSNumber)
+            #expect(try again.decode(ClassifyResponse.self).certificate?.radiusL2 == c.radiusL2)
         }
     }
 
@@ -41,11 +41,12 @@ struct CertifyEndpointTests {
         try await TestService.with { s in
             let r = try await s.request("POST", "/v1/classify?certify=true&n=1&purifier=none", body: try TestService.png())
             #expect(r.status == 200)
-            let c = try #require(r.json["certificate"] as? [String: Any])
-            #expect(c["abstained"] as? Bool == true)
-            #expect(c["label"] is NSNull)
-            #expect((c["radius_l2"] as? NSNumber)?.doubleValue == 0)
-            #expect(c["denoiser"] as? String == "none")
+            #expect((r.json["certificate"] as? [String: Any])?["label"] is NSNull)   // null on the wire, not absent
+            let c = try #require(try r.decode(ClassifyResponse.self).certificate)
+            #expect(c.abstained)
+            #expect(c.label == nil)
+            #expect(c.radiusL2 == 0)
+            #expect(c.denoiser == "none")
         }
     }
 
@@ -54,9 +55,9 @@ struct CertifyEndpointTests {
         cfg.models.entries[0].smoothingSigma = 0.5
         try await TestService.with(cfg) { s in
             let r = try await s.request("POST", "/v1/classify?certify=true&n=50&n0=10", body: try TestService.png())
-            #expect(((r.json["certificate"] as? [String: Any])?["sigma"] as? NSNumber)?.doubleValue == 0.5)
+            #expect(try r.decode(ClassifyResponse.self).certificate?.sigma == 0.5)
             let asked = try await s.request("POST", "/v1/classify?certify=true&n=50&n0=10&sigma=0.12", body: try TestService.png())
-            #expect(((asked.json["certificate"] as? [String: Any])?["sigma"] as? NSNumber)?.floatValue == 0.12)
+            #expect((try asked.decode(ClassifyResponse.self).certificate?.sigma).map(Float.init) == 0.12)
         }
     }
 
@@ -70,7 +71,7 @@ struct CertifyEndpointTests {
         try await TestService.with { s in
             let r = try await s.request("POST", "/v1/classify?certify=true&\(query)", body: try TestService.png())
             #expect(r.status == 400)
-            let message = (r.json["error"] as? [String: Any])?["message"] as? String ?? ""
+            let message = r.error?.message ?? ""
             #expect(message.hasPrefix(name + " "), "\(query): \(message)")
         }
     }
@@ -80,12 +81,12 @@ struct CertifyEndpointTests {
             let (body, type) = TestService.multipart([try TestService.png(seed: 1), try TestService.png(seed: 2)])
             let over = try await s.request("POST", "/v1/classify?certify=true&n=6000&n0=10", body: body, headers: ["Content-Type": type])
             #expect(over.status == 400)
-            let message = (over.json["error"] as? [String: Any])?["message"] as? String ?? ""
+            let message = over.error?.message ?? ""
             #expect(message.hasPrefix("n: ") && message.contains("12020"), "\(message)")
             let ok = try await s.request("POST", "/v1/classify?certify=true&n=50&n0=10", body: body, headers: ["Content-Type": type])
             #expect(ok.status == 200)
-            let results = try #require(ok.json["results"] as? [[String: Any]])
-            #expect(results.count == 2 && results.allSatisfy { ($0["certificate"] as? [String: Any])?["n"] as? Int == 50 })
+            let results = try ok.decode(ClassifyResponse.self).results
+            #expect(results.count == 2 && results.allSatisfy { $0.certificate?.n == 50 })
             #expect(ok.json["certificate"] == nil)   // only single-image replies mirror it at the top
         }
     }

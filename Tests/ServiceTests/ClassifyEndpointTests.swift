@@ -3,25 +3,25 @@ import Foundation
 import Imaging
 @testable import Service
 
-@Suite("v1 endpoints over real sockets", .serialized)
+@Suite("v1 endpoints")
 struct ClassifyEndpointTests {
     @Test func classify_rawPNG_returnsSortedPredictionsAndDefenseFields() async throws {
         try await TestService.with { s in
             let r = try await s.request("POST", "/v1/classify?purifier=vae&top_k=3", body: try TestService.png(), headers: ["Content-Type": "image/png"])
             #expect(r.status == 200)
-            let json = r.json
-            let predictions = try #require(json["predictions"] as? [[String: Any]])
+            let body = try r.decode(ClassifyResponse.self)
+            let predictions = try #require(body.predictions)
             #expect(predictions.count == 3)
-            let confidences = predictions.compactMap { ($0["confidence"] as? NSNumber)?.floatValue }
+            let confidences = predictions.map(\.confidence)
             #expect(confidences == confidences.sorted(by: >))
             #expect(abs(confidences.reduce(0, +) - 1) < 1e-4)
-            #expect(predictions.allSatisfy { $0["label"] is String && $0["index"] is Int })
-            #expect((json["model"] as? [String: Any])?["version"] as? String == "1.0.0")
-            #expect((json["purifier"] as? [String: Any])?["name"] as? String == "vae")
-            #expect(json["reconstruction_error"] is NSNumber)
-            #expect(json["suspected_adversarial"] is Bool)
-            #expect(json["request_id"] as? String == r.header("X-Request-Id"))
-            #expect((json["timings"] as? [String: Any])?["total_ms"] is NSNumber)
+            #expect(predictions.allSatisfy { ["zero", "one", "two"][$0.index] == $0.label })
+            #expect(body.model.version == "1.0.0")
+            #expect(body.purifier.name == "vae")
+            #expect(body.reconstructionError != nil)
+            #expect(body.suspectedAdversarial != nil)
+            #expect(body.requestId == r.header("X-Request-Id"))
+            #expect(body.timings.totalMs >= 0)
         }
     }
 
@@ -30,8 +30,8 @@ struct ClassifyEndpointTests {
             let image = try Image(width: 20, height: 13, channels: 3, fill: 128)
             let r = try await s.request("POST", "/v1/classify?model=toyrgb&purifier=jpeg&quality=50", body: Data(try image.jpegData()))
             #expect(r.status == 200)
-            let result = try #require((r.json["results"] as? [[String: Any]])?.first)
-            #expect(result["width"] as? Int == 20)
+            let result = try #require(try r.decode(ClassifyResponse.self).results.first)
+            #expect(result.width == 20 && result.height == 13)
         }
     }
 
@@ -40,10 +40,10 @@ struct ClassifyEndpointTests {
             let (body, type) = TestService.multipart([try TestService.png(seed: 1), try TestService.png(seed: 2), try TestService.png(seed: 3)])
             let r = try await s.request("POST", "/v1/classify?purifier=patch-vae&samples=2", body: body, headers: ["Content-Type": type])
             #expect(r.status == 200)
-            let results = try #require(r.json["results"] as? [[String: Any]])
+            let results = try r.decode(ClassifyResponse.self).results
             #expect(results.count == 3)
-            #expect(results.map { $0["filename"] as? String } == ["img0.png", "img1.png", "img2.png"])
-            #expect(r.json["predictions"] == nil)
+            #expect(results.map(\.filename) == ["img0.png", "img1.png", "img2.png"])
+            #expect(r.json["predictions"] == nil)   // the key is absent, not null
         }
     }
 
@@ -63,10 +63,9 @@ struct ClassifyEndpointTests {
         try await TestService.with { s in
             let r = try await s.request("POST", path, body: body)
             #expect(r.status == status)
-            let error = try #require(r.json["error"] as? [String: Any])
-            #expect(error["code"] as? Int == status)
-            let message = try #require(error["message"] as? String)
-            #expect(message.localizedCaseInsensitiveContains(mentions), "\(message)")
+            let error = try #require(r.error)
+            #expect(error.code == status)
+            #expect(error.message.localizedCaseInsensitiveContains(mentions), "\(error.message)")
             #expect(try await s.request("GET", "/healthz").status == 200)
         }
     }
@@ -100,10 +99,10 @@ struct ClassifyEndpointTests {
         try await TestService.with { s in
             let r = try await s.request("GET", "/v1/models")
             #expect(r.status == 200)
-            let models = try #require(r.json["models"] as? [[String: Any]])
-            #expect(models.map { $0["name"] as? String } == ["toy", "toyrgb"])
-            #expect(models[0]["input_shape"] as? [Int] == [8, 8, 1])
-            #expect(models[0]["purifiers"] as? [String] == ["none", "jpeg", "vae", "patch-vae"])
+            let models = try r.decode(ModelListing.self).models
+            #expect(models.map(\.name) == ["toy", "toyrgb"])
+            #expect(models[0].inputShape == [8, 8, 1])
+            #expect(models[0].purifiers == ["none", "jpeg", "vae", "patch-vae"])
         }
     }
 
@@ -113,7 +112,7 @@ struct ClassifyEndpointTests {
         try await TestService.with(cfg) { s in
             func purifier(_ query: String, channels: Int) async throws -> String? {
                 let r = try await s.request("POST", "/v1/classify?" + query, body: try TestService.png(channels: channels))
-                return (r.json["purifier"] as? [String: Any])?["name"] as? String
+                return try r.decode(ClassifyResponse.self).purifier.name
             }
             let configured = try await purifier("model=toyrgb", channels: 3)
             let asked = try await purifier("model=toyrgb&purifier=vae", channels: 3)

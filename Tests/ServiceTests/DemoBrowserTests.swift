@@ -97,7 +97,7 @@ struct DemoBrowserTests {
         let chromium = try #require(Chromium.locate(), "chromium not found: install it with `scripts/install-deps.sh --test`")
         var cfg = TestService.configuration()
         cfg.auth.apiKeys = ["s3cret"]
-        try await TestService.with(cfg) { s in
+        try await TestService.with(cfg, sockets: true) { s in
             let run = try await Chromium.run(chromium, Chromium.arguments + ["--dump-dom", s.base + "/?autorun=1"], timeout: 150)
             #expect(run.status == 0 && !run.timedOut, "chromium failed: \(run.stderr.suffix(2000))")
             #expect(run.stdout.contains("data-state=\"error\""))
@@ -127,10 +127,11 @@ struct DemoBrowserTests {
     }
 
     static func startService(_ cfg: ServiceConfiguration, loadFromDisk: Bool) async throws -> TestService {
-        guard loadFromDisk else { return try TestService.start(cfg) }
-        let service = try InferenceService(configuration: cfg, registry: ModelRegistry(configuration: cfg))
+        guard loadFromDisk else { return try TestService.start(cfg, sockets: true) }
+        let service = try InferenceService(configuration: cfg, registry: ModelRegistry(configuration: cfg),
+                                           logger: TestService.logger)
         try service.start()   // loads and warms the models on a background thread
-        let s = TestService(service: service)
+        let s = TestService(service: service, overSockets: true)
         let deadline = Date().addingTimeInterval(180)
         while !service.registry.isReady {
             if let failure = service.registry.failure {

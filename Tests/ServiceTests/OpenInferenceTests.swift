@@ -2,7 +2,7 @@ import Testing
 import Foundation
 @testable import Service
 
-@Suite("Open Inference Protocol v2", .serialized)
+@Suite("Open Inference Protocol v2")
 struct OpenInferenceTests {
     @Test func serverAndModelMetadata() async throws {
         try await TestService.with { s in

@@ -3,7 +3,7 @@ import Foundation
 import Engine
 @testable import Service
 
-@Suite("Health, readiness, auth, metrics, overload", .serialized)
+@Suite("Health, readiness, auth, metrics, overload")
 struct OperationsTests {
     @Test func readiness_is503UntilModelsAreLoaded_then200() async throws {
         try await TestService.with(ready: false) { s in

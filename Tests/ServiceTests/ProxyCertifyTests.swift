@@ -3,7 +3,7 @@ import Foundation
 @testable import Service
 
 /// `certify=true` through the purifying proxy: the upstream is the base classifier.
-@Suite("Proxy certification", .serialized)
+@Suite("Proxy certification")
 struct ProxyCertifyTests {
     func config(_ url: String, maxQueries: Int = 200) -> ServiceConfiguration {
         var cfg = TestService.configuration()

@@ -55,7 +55,7 @@ struct ProxyTests {
 
     @Test func proxy_purifiesAnySizeAndRelaysTheUpstreamReply() async throws {
         let up = try await Upstream.start()
-        try await TestService.with(config(upstream: up.url("/classify"))) { s in
+        try await TestService.with(config(upstream: up.url("/classify")), sockets: true) { s in
             let image = try Image(width: 61, height: 45, channels: 3, fill: 90)
             let r = try await s.request("POST", "/v1/proxy", body: Data(try image.pngData()), headers: ["X-Request-Id": "req-42"])
             #expect(r.status == 200)
@@ -73,13 +73,13 @@ struct ProxyTests {
     /// the client on a relayed 429 and on a 502 alike.
     @Test func upstreamStatusAndRetryAfter_areRelayed() async throws {
         let up = try await Upstream.start()
-        try await TestService.with(config(upstream: up.url("/fail"))) { s in
+        try await TestService.with(config(upstream: up.url("/fail")), sockets: true) { s in
             let r = try await s.request("POST", "/v1/proxy", body: try TestService.png(channels: 3))
             #expect(r.status == 502)
             #expect(r.header("X-VAEGuard-Upstream-Status") == "500")
             #expect(r.header("Retry-After") == "3")
         }
-        try await TestService.with(config(upstream: up.url("/busy"))) { s in
+        try await TestService.with(config(upstream: up.url("/busy")), sockets: true) { s in
             let r = try await s.request("POST", "/v1/proxy", body: try TestService.png(channels: 3))
             #expect(r.status == 429)
             #expect(r.header("X-VAEGuard-Upstream-Status") == "429")
@@ -96,7 +96,7 @@ struct ProxyTests {
         }
         /// One failing proxy call moves upstream_error and the outcome's histogram count by one.
         func expectCounted(_ cfg: ServiceConfiguration, outcome: String) async throws {
-            try await TestService.with(cfg) { s in
+            try await TestService.with(cfg, sockets: true) { s in
                 let before = String(decoding: try await s.request("GET", "/metrics").body, as: UTF8.self)
                 _ = try await s.request("POST", "/v1/proxy", body: try TestService.png(channels: 3))
                 let after = String(decoding: try await s.request("GET", "/metrics").body, as: UTF8.self)
@@ -112,7 +112,7 @@ struct ProxyTests {
 
     @Test func proxy_multipartUpstream() async throws {
         let up = try await Upstream.start()
-        try await TestService.with(config(upstream: up.url("/classify"), contentType: "multipart/form-data")) { s in
+        try await TestService.with(config(upstream: up.url("/classify"), contentType: "multipart/form-data"), sockets: true) { s in
             let r = try await s.request("POST", "/v1/proxy?purifier=jpeg", body: try TestService.png(channels: 3))
             #expect(r.status == 200)
             #expect(r.json["kind"] as? String == "multipart")
@@ -127,13 +127,13 @@ struct ProxyTests {
             #expect(reply.status == status)
             #expect(!String(decoding: reply.body, as: UTF8.self).contains("127.0.0.1"), "\(String(decoding: reply.body, as: UTF8.self))")
         }
-        try await TestService.with(config(upstream: up.url("/fail"))) { s in
+        try await TestService.with(config(upstream: up.url("/fail")), sockets: true) { s in
             expect(try await s.request("POST", "/v1/proxy", body: try TestService.png(channels: 3)), 502)
         }
-        try await TestService.with(config(upstream: up.url("/slow"), timeout: 0.5)) { s in
+        try await TestService.with(config(upstream: up.url("/slow"), timeout: 0.5), sockets: true) { s in
             expect(try await s.request("POST", "/v1/proxy", body: try TestService.png(channels: 3)), 504)
         }
-        try await TestService.with(config(upstream: "http://127.0.0.1:1/none")) { s in
+        try await TestService.with(config(upstream: "http://127.0.0.1:1/none"), sockets: true) { s in
             expect(try await s.request("POST", "/v1/proxy", body: try TestService.png(channels: 3)), 502)
         }
     }
@@ -148,7 +148,7 @@ struct ProxyTests {
         u.purifierModel = "toyrgb"
         u.purifier = .jpeg
         cfg.models.entries.append(.init(name: "remote", upstream: u))
-        try await TestService.with(cfg) { s in
+        try await TestService.with(cfg, sockets: true) { s in
             let listing = try await s.request("GET", "/v1/models").json
             let upstreams = try #require(listing["upstream_models"] as? [[String: Any]])
             #expect(upstreams.map { $0["name"] as? String } == ["remote"])
@@ -168,7 +168,7 @@ struct ProxyTests {
     }
 
     @Test func proxyWithoutUpstream_is404() async throws {
-        try await TestService.with { s in
+        try await TestService.with(sockets: true) { s in
             let body = try TestService.png()
             #expect(try await s.request("POST", "/v1/proxy", body: body).status == 404)
         }

@@ -48,7 +48,7 @@ struct ReadmeExamplesTests {
         cfg.models.directory = Self.root.appendingPathComponent("models").path
         let registry = ModelRegistry(configuration: cfg)
         try await offPool { try registry.loadAndWarm() }   // seconds of work: not on the cooperative pool
-        try await TestService.with(cfg, registry: registry) { s in
+        try await TestService.with(cfg, registry: registry, sockets: true) { s in
             for line in lines {
                 let command = line.replacingOccurrences(of: "http://localhost:8080", with: s.base)
                 let r = try await Self.shell(command)

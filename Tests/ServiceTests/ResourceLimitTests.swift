@@ -25,7 +25,7 @@ struct ResourceLimitTests {
             let big = try TestService.png(width: 256, height: 256)
             let refused = try await s.request("POST", "/v1/purify?model=toy&purifier=patch-vae&stride=1&samples=16", body: big)
             #expect(refused.status == 422)
-            let message = (refused.json["error"] as? [String: Any])?["message"] as? String ?? ""
+            let message = refused.error?.message ?? ""
             #expect(message.contains("purification.maxRequestGFLOP"), "\(message)")
             #expect(message.contains("GFLOP"))
             #expect(s.service.scheduler.runningBatches == 0)
@@ -56,7 +56,7 @@ struct ResourceLimitTests {
     @Test func clientDisconnect_stopsRunningWork() async throws {
         var cfg = TestService.configuration()
         cfg.batching.workers = 1
-        try await TestService.with(cfg) { s in
+        try await TestService.with(cfg, sockets: true) { s in   // the hang-up is a socket's
             // About a million patches × 16 samples: far longer than the bound below.
             let client = try RawClient(port: s.service.port)
             try client.send(Self.raw("/v1/purify?model=toy&purifier=patch-vae&stride=1&samples=16",
@@ -78,7 +78,7 @@ struct ResourceLimitTests {
             let reply = try await s.request("POST", "/v1/purify?model=toy&purifier=patch-vae&stride=1&samples=16",
                                             body: try TestService.png(width: 1024, height: 1024))
             #expect(reply.status == 503)
-            let message = (reply.json["error"] as? [String: Any])?["message"] as? String ?? ""
+            let message = reply.error?.message ?? ""
             #expect(message.contains("batching.maxRunSeconds"), "\(message)")
         }
     }
@@ -127,7 +127,7 @@ struct ResourceLimitTests {
             let huge = try await s.request("POST", "/v1/purify?model=toy&purifier=jpeg",
                                            body: try TestService.png(width: 1000, height: 1000))
             #expect(huge.status == 422)
-            let message = (huge.json["error"] as? [String: Any])?["message"] as? String ?? ""
+            let message = huge.error?.message ?? ""
             #expect(message.contains("purification.pixelMemoryBudgetBytes"), "\(message)")
         }
     }

@@ -130,7 +130,7 @@ struct RouteAccessTests {
     @Test func doubleSlashAndAbsoluteForm_overASocket_get401WithoutKey() async throws {
         var cfg = TestService.configuration()
         cfg.auth.apiKeys = [Self.key]
-        try await TestService.with(cfg) { s in
+        try await TestService.with(cfg, sockets: true) { s in
             let png = [UInt8](try TestService.png())
             func post(_ target: String, key: String? = nil) async throws -> RawResponse {
                 let client = try RawClient(port: s.service.port)

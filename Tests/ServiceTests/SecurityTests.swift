@@ -39,7 +39,7 @@ struct SecurityTests {
         registry.install(try TestService.models())
         let service = try InferenceService(configuration: cfg, registry: registry, logger: logger)
         try service.start()
-        let client = TestService(service: service)
+        let client = TestService(service: service, overSockets: true)   // the access log is written by connections
         let png = try TestService.png()
         let good = try await client.request("POST", "/v1/classify", body: png, headers: ["Authorization": "Bearer s3cret-key-1234"])
         let alt = try await client.request("POST", "/v1/purify", body: png, headers: ["X-API-Key": "s3cret-key-1234"])
