@@ -6,6 +6,9 @@ import Foundation
 ///   VAEGUARD_BENCH_ENGINE_THREADS  → `ComputeSettings.parallelism` (default: the service's, = cores)
 ///   VAEGUARD_BENCH_BLAS_THREADS    → `BLASRuntime.setThreadCount` (default: the service's, 1)
 ///   VAEGUARD_BENCH_BLOCK_ROWS      → `ComputeSettings.convBlockRows` (default: the engine's)
+///   VAEGUARD_BENCH_REF_THREADS     → OpenBLAS threads of the sgemm 1024³ reference that every
+///                                    row's ratio divides by (default: `coresInUse`, 2 on the
+///                                    2-core machines of docs/PERFORMANCE.md)
 public enum BenchSettings {
     public static func applyFromEnvironment() {
         let env = ProcessInfo.processInfo.environment
@@ -16,6 +19,11 @@ public enum BenchSettings {
 
     /// Cores the work may use: the engine's workers times BLAS's threads per call.
     public static var coresInUse: Int { max(ComputeSettings.parallelism, BLASRuntime.threadCount) }
+
+    /// Threads of the raw-sgemm reference: issue 21 states its goals against 2-thread sgemm.
+    public static var referenceThreads: Int {
+        Int(ProcessInfo.processInfo.environment["VAEGUARD_BENCH_REF_THREADS"] ?? "").flatMap { $0 > 0 ? $0 : nil } ?? coresInUse
+    }
 
     public static var summary: String {
         "engine parallelism \(ComputeSettings.parallelism), OpenBLAS threads \(BLASRuntime.threadCount), "

@@ -437,6 +437,6 @@ public enum Catalogue {
     }
 
     public static var all: [Workload] {
-        sgemm + layers + models + CertificationCases.all + purification + CodecCases.all + [HTTPRoundTrip.workload]
+        sgemm + layers + models + ServingCases.all + CertificationCases.all + purification + CodecCases.all + [HTTPRoundTrip.workload]
     }
 }

@@ -9,7 +9,8 @@ import VAEGuardBenchKit
 /// FLOP-counted workloads report two custom metrics next to wall clock:
 ///   MFLOPS          — analytic FLOPs / wall time of the iteration;
 ///   %sgemm1024      — that, as a percentage of raw sgemm 1024³ GFLOPS measured in the
-///                     benchmark's own setup on as many OpenBLAS threads as the engine uses cores
+///                     benchmark's own setup on `BenchSettings.referenceThreads` OpenBLAS threads
+///                     (default: as many as the engine uses cores, 2 on a 2-core machine)
 ///                     (same process, same minute: the ratio survives the machine's other load).
 let benchmarks: @Sendable () -> Void = {
     BenchSettings.applyFromEnvironment()
@@ -45,7 +46,7 @@ let benchmarks: @Sendable () -> Void = {
             }
         } setup: { () -> (@Sendable () -> Void, Double) in
             let body = work.make()
-            let reference = counted ? referenceSGEMMGFLOPS(threads: BenchSettings.coresInUse) : 0
+            let reference = counted ? referenceSGEMMGFLOPS(threads: BenchSettings.referenceThreads) : 0
             return (body, reference)
         }
     }
