@@ -22,8 +22,11 @@
 #   LOG_LEVEL      server log level (default notice: no per-request access log line)
 #   QUERY_EXTRA    appended to every request's query, e.g. "&samples=4" or "&sampling=mean"
 #   LOAD_API_KEY   sent as X-API-Key, for a configuration with API keys
-#   PEER=1         same as --peer; PEER_WORKERS (default 1), PEER_TORCH_THREADS,
-#                  PEER_INFER_CONCURRENCY, PEER_VENV: see bench/peer/README.md
+#   PEER=1         same as --peer; PEER_WORKERS (default: the number of cores, how a Python
+#                  deployment runs uvicorn), PEER_TORCH_THREADS, PEER_INFER_CONCURRENCY,
+#                  PEER_VENV: see bench/peer/README.md
+#   PEER_ONE_WORKER=1  with --peer, also a one-worker peer, measured in the same runs and shown
+#                  as extra columns of the ratio table (the main ratio is against PEER_WORKERS)
 #   OUT_DIR        where the report goes (default runs/load): <timestamp>.md, and
 #                  <timestamp>/ with the server logs and raw wrk output
 #
@@ -142,16 +145,26 @@ declare -A url pid label
 url[vaeguard]=$VG_BASE; pid[vaeguard]=$VG_PID; label[vaeguard]="VAEGuard"
 servers=(vaeguard)
 
+peer_workers="${PEER_WORKERS:-$(nproc)}"
+peer_one="${PEER_ONE_WORKER:-0}"
+[ "$peer_workers" = 1 ] && peer_one=0   # the main peer is already the one-worker peer
+start_peer() {  # key workers label
+  local key=$1 workers=$2 port
+  port="$(free_port)"
+  PEER_VENV="$venv" PEER_WORKERS="$workers" "$root/bench/peer/run.sh" "$port" >"$logs/$key.log" 2>&1 &
+  pid[$key]=$!; pids+=("${pid[$key]}")
+  url[$key]="http://127.0.0.1:$port"; label[$key]=$3
+  servers+=("$key")
+  echo "starting ${label[$key]} on ${url[$key]} (log: $logs/$key.log)" >&2
+  wait_ready "$key" "${pid[$key]}" "${url[$key]}" "$logs/$key.log"
+}
 if [ "$peer" = 1 ]; then
   venv="${PEER_VENV:-/tmp/vaeguard-peer-venv}"
   [ -x "$venv/bin/uvicorn" ] || { echo "load.sh: no peer venv at $venv: run bench/peer/setup.sh first" >&2; exit 1; }
-  peer_port="$(free_port)"
-  PEER_VENV="$venv" "$root/bench/peer/run.sh" "$peer_port" >"$logs/peer.log" 2>&1 &
-  peer_pid=$!; pids+=("$peer_pid")
-  url[peer]="http://127.0.0.1:$peer_port"; pid[peer]=$peer_pid; label[peer]="peer (FastAPI + PyTorch)"
-  servers+=(peer)
-  echo "starting peer on ${url[peer]} (log: $logs/peer.log)" >&2
-  wait_ready peer "$peer_pid" "${url[peer]}" "$logs/peer.log" || exit 1
+  start_peer peer "$peer_workers" "peer (FastAPI + PyTorch, $peer_workers worker(s))" || exit 1
+  if [ "$peer_one" = 1 ]; then
+    start_peer peer1 1 "peer (FastAPI + PyTorch, 1 worker)" || exit 1
+  fi
 fi
 
 # "model purifier purifier ..." per loaded model, from GET /v1/models.
@@ -296,7 +309,7 @@ load_after="$(sed 's/^.*load average: //' <<<"$(uptime)")"
   echo
   settings=""
   for v in VAEGUARD_BIN DURATION CONCURRENCY SCENARIOS WARMUP WRK_THREADS TIMEOUT CONFIG MODELS LOG_LEVEL \
-           QUERY_EXTRA PEER_WORKERS PEER_TORCH_THREADS PEER_INFER_CONCURRENCY; do
+           QUERY_EXTRA PEER_WORKERS PEER_ONE_WORKER PEER_TORCH_THREADS PEER_INFER_CONCURRENCY; do
     [ -n "${!v:-}" ] && settings+="$v=\"${!v}\" "
   done
   echo "- command: \`${settings}scripts/load.sh$([ "$peer" = 1 ] && echo " --peer")\`"
@@ -305,7 +318,7 @@ load_after="$(sed 's/^.*load average: //' <<<"$(uptime)")"
   echo "- wrk: $wrk_threads thread(s) (at most one per connection), ${duration}s per run, timeout $timeout, warm-up ${warmup}s at 8 connections per scenario; body = the PNG file, Content-Type image/png"
   echo "- VAEGuard: $(basename "$config"), models $models, log level $log_level"
   if [ "$peer" = 1 ]; then
-    echo "- peer: bench/peer (FastAPI + uvicorn, $("$venv/bin/python" -c 'import torch; print("torch", torch.__version__)' 2>/dev/null)), PEER_WORKERS=${PEER_WORKERS:-1}, PEER_TORCH_THREADS=${PEER_TORCH_THREADS:-cores/workers}, PEER_INFER_CONCURRENCY=${PEER_INFER_CONCURRENCY:-1}; random weights, same layer shapes"
+    echo "- peer: bench/peer (FastAPI + uvicorn, $("$venv/bin/python" -c 'import torch; print("torch", torch.__version__)' 2>/dev/null)), **$peer_workers uvicorn worker(s)** (PEER_WORKERS)$([ "$peer_one" = 1 ] && echo ", and a 1-worker peer for the extra columns"), PEER_TORCH_THREADS=${PEER_TORCH_THREADS:-cores/workers}, PEER_INFER_CONCURRENCY=${PEER_INFER_CONCURRENCY:-1}; random weights, same layer shapes"
   fi
   echo "- latency in ms; RSS = VmRSS in MiB (summed over the server's processes): before the run, peak of 1 s samples during it, after"
   for s in "${servers[@]}"; do
@@ -318,15 +331,26 @@ load_after="$(sed 's/^.*load average: //' <<<"$(uptime)")"
   done
   if [ "$peer" = 1 ]; then
     echo
-    echo "## Throughput ratio VAEGuard / peer"
+    echo "## Throughput ratio VAEGuard / peer ($peer_workers uvicorn worker(s))"
     echo
-    echo "| scenario | concurrency | VAEGuard 2xx/s | peer 2xx/s | VAEGuard / peer |"
-    echo "|---|---:|---:|---:|---:|"
+    ratio() { if [ -n "$1" ] && [ -n "$2" ]; then awk -v a="$1" -v b="$2" 'BEGIN {if (b > 0) printf "%.2f×", a / b; else print "–"}'; else echo "–"; fi; }
+    if [ "$peer_one" = 1 ]; then
+      echo "| scenario | concurrency | VAEGuard 2xx/s | peer, $peer_workers workers, 2xx/s | VAEGuard / peer | peer, 1 worker, 2xx/s | VAEGuard / 1-worker peer |"
+      echo "|---|---:|---:|---:|---:|---:|---:|"
+    else
+      echo "| scenario | concurrency | VAEGuard 2xx/s | peer, $peer_workers worker(s), 2xx/s | VAEGuard / peer |"
+      echo "|---|---:|---:|---:|---:|"
+    fi
     for scenario in $scenarios; do
       for c in $concurrency; do
         a="${rps_of[vaeguard,$scenario,$c]:-}"; b="${rps_of[peer,$scenario,$c]:-}"
         [ -n "$a" ] && [ -n "$b" ] || continue
-        echo "| $scenario | $c | $a | $b | $(awk -v a="$a" -v b="$b" 'BEGIN {if (b > 0) printf "%.2f×", a / b; else print "–"}') |"
+        line="| $scenario | $c | $a | $b | $(ratio "$a" "$b") |"
+        if [ "$peer_one" = 1 ]; then
+          one="${rps_of[peer1,$scenario,$c]:-}"
+          line+=" ${one:-–} | $(ratio "$a" "$one") |"
+        fi
+        echo "$line"
       done
     done
   fi

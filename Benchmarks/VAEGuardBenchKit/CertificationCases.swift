@@ -29,6 +29,10 @@ public enum CertificationCases {
 
     public static var all: [Workload] {
         [
+            // n = 100 and 1,000 at the service's certification.batchSize (100), MNIST, both denoisers.
+            sampling("mnist", classifier: PaperArchitectures.mnistClassifier(), vae: nil, n: 100, batch: 100),
+            sampling("mnist", classifier: PaperArchitectures.mnistClassifier(), vae: PaperArchitectures.mnistVAE(), n: 100, batch: 100),
+            sampling("mnist", classifier: PaperArchitectures.mnistClassifier(), vae: PaperArchitectures.mnistVAE(), n: 1000, batch: 100),
             sampling("mnist", classifier: PaperArchitectures.mnistClassifier(), vae: nil, n: 1000, batch: 500),
             sampling("mnist", classifier: PaperArchitectures.mnistClassifier(), vae: nil, n: 1000, batch: 100),
             sampling("mnist", classifier: PaperArchitectures.mnistClassifier(), vae: nil, n: 1024, batch: 64),

@@ -3,23 +3,50 @@ import Foundation
 
 /// Thread settings for a benchmark process, from the environment so that one build can be
 /// run in every configuration:
-///   VAEGUARD_BENCH_ENGINE_THREADS  → `ComputeSettings.parallelism` (default: the service's, = cores)
+///   VAEGUARD_BENCH_ENGINE_THREADS  → `ComputeSettings.parallelism` of `settings` (default: the service's, = cores)
 ///   VAEGUARD_BENCH_BLAS_THREADS    → `BLASRuntime.setThreadCount` (default: the service's, 1)
-///   VAEGUARD_BENCH_BLOCK_ROWS      → `ComputeSettings.convBlockRows` (default: the engine's)
+///   VAEGUARD_BENCH_BLOCK_ROWS      → `ComputeSettings.convBlockRows` of `settings` (default: the engine's)
+///   VAEGUARD_BENCH_REF_THREADS     → OpenBLAS threads of the sgemm 1024³ reference that every
+///                                    row's ratio divides by (default: `coresInUse`, 2 on the
+///                                    2-core machines of docs/PERFORMANCE.md)
 public enum BenchSettings {
-    public static func applyFromEnvironment() {
+    /// The engine settings every workload runs under (`bind`): the defaults, overridden by the
+    /// environment. A value bound as a task-local, as the CLI binds its own, not global state.
+    public static let settings: ComputeSettings = {
         let env = ProcessInfo.processInfo.environment
-        if let s = env["VAEGUARD_BENCH_ENGINE_THREADS"], let n = Int(s), n > 0 { ComputeSettings.parallelism = n }
-        if let s = env["VAEGUARD_BENCH_BLOCK_ROWS"], let n = Int(s), n > 0 { ComputeSettings.convBlockRows = n }
-        BLASRuntime.setThreadCount(Int(env["VAEGUARD_BENCH_BLAS_THREADS"] ?? "") ?? 1)
+        var settings = ComputeSettings.defaults
+        if let s = env["VAEGUARD_BENCH_ENGINE_THREADS"], let n = Int(s), n > 0 { settings.parallelism = n }
+        if let s = env["VAEGUARD_BENCH_BLOCK_ROWS"], let n = Int(s), n > 0 { settings.convBlockRows = n }
+        return settings
+    }()
+
+    /// OpenBLAS's threads per call, from the environment (the engine's settings go through `bind`).
+    public static func applyFromEnvironment() {
+        BLASRuntime.setThreadCount(Int(ProcessInfo.processInfo.environment["VAEGUARD_BENCH_BLAS_THREADS"] ?? "") ?? 1)
+    }
+
+    /// Runs `body` with `settings` bound as the engine's compute settings.
+    public static func bind<T>(_ body: () throws -> T) rethrows -> T {
+        try ComputeSettings.$current.withValue(settings, operation: body)
+    }
+
+    /// `work`'s body, built and run with `settings` bound.
+    public static func bound(_ work: Workload) -> @Sendable () -> Void {
+        let body = bind(work.make)
+        return { bind(body) }
     }
 
     /// Cores the work may use: the engine's workers times BLAS's threads per call.
-    public static var coresInUse: Int { max(ComputeSettings.parallelism, BLASRuntime.threadCount) }
+    public static var coresInUse: Int { max(settings.parallelism, BLASRuntime.threadCount) }
+
+    /// Threads of the raw-sgemm reference: issue 21 states its goals against 2-thread sgemm.
+    public static var referenceThreads: Int {
+        Int(ProcessInfo.processInfo.environment["VAEGUARD_BENCH_REF_THREADS"] ?? "").flatMap { $0 > 0 ? $0 : nil } ?? coresInUse
+    }
 
     public static var summary: String {
-        "engine parallelism \(ComputeSettings.parallelism), OpenBLAS threads \(BLASRuntime.threadCount), "
-            + "convBlockRows \(ComputeSettings.convBlockRows), BLAS kernel \(BLASRuntime.coreName)"
+        "engine parallelism \(settings.parallelism), OpenBLAS threads \(BLASRuntime.threadCount), "
+            + "convBlockRows \(settings.convBlockRows), BLAS kernel \(BLASRuntime.coreName)"
     }
 }
 

@@ -107,7 +107,7 @@ public struct LayerCase: Sendable {
     /// conv, the whole batch for a dense layer): the best the layer can do if the GEMM itself is
     /// the limit.
     public func forwardGEMMShape(batch n: Int) -> (m: Int, n: Int, k: Int) {
-        let block = ComputeSettings.convBlockRows
+        let block = ComputeSettings.current.convBlockRows
         switch kind {
         case let .conv(c, f, k, h, w): return (min(block, n * h * w), f, k * k * c)
         case let .convTranspose(c, f, k, h, w): return (min(block, n * h * w), k * k * f, c)
@@ -326,11 +326,12 @@ public enum PurificationCases {
             let purifier = try! PatchVAEPurifier(vae: PaperModels.vae(PaperModels.patchVAEArchitecture), stride: stride)
             let x = randomTensor([1, side, side, 3], scale: 0.5)
             return {
-                let previous = ComputeSettings.dispatch
-                ComputeSettings.dispatch = dispatch
-                defer { ComputeSettings.dispatch = previous }
-                var rng = RandomSource(seed: 2)
-                consume(try! purifier.purify(x, rng: &rng))
+                var settings = ComputeSettings.current
+                settings.dispatch = dispatch
+                ComputeSettings.$current.withValue(settings) {
+                    var rng = RandomSource(seed: 2)
+                    consume(try! purifier.purify(x, rng: &rng))
+                }
             }
         }
     }
@@ -437,6 +438,6 @@ public enum Catalogue {
     }
 
     public static var all: [Workload] {
-        sgemm + layers + models + CertificationCases.all + purification + CodecCases.all + [HTTPRoundTrip.workload]
+        sgemm + layers + models + ServingCases.all + CertificationCases.all + purification + CodecCases.all + [HTTPRoundTrip.workload]
     }
 }

@@ -9,7 +9,8 @@ import VAEGuardBenchKit
 /// FLOP-counted workloads report two custom metrics next to wall clock:
 ///   MFLOPS          — analytic FLOPs / wall time of the iteration;
 ///   %sgemm1024      — that, as a percentage of raw sgemm 1024³ GFLOPS measured in the
-///                     benchmark's own setup on as many OpenBLAS threads as the engine uses cores
+///                     benchmark's own setup on `BenchSettings.referenceThreads` OpenBLAS threads
+///                     (default: as many as the engine uses cores, 2 on a 2-core machine)
 ///                     (same process, same minute: the ratio survives the machine's other load).
 let benchmarks: @Sendable () -> Void = {
     BenchSettings.applyFromEnvironment()
@@ -35,7 +36,7 @@ let benchmarks: @Sendable () -> Void = {
             let (body, reference) = state
             let clock = ContinuousClock()
             let start = clock.now
-            body()
+            BenchSettings.bind(body)
             let d = clock.now - start
             if counted {
                 let seconds = Double(d.components.seconds) + Double(d.components.attoseconds) * 1e-18
@@ -44,8 +45,8 @@ let benchmarks: @Sendable () -> Void = {
                 benchmark.measurement(ratio, Int((100 * gflops / reference).rounded()))
             }
         } setup: { () -> (@Sendable () -> Void, Double) in
-            let body = work.make()
-            let reference = counted ? referenceSGEMMGFLOPS(threads: BenchSettings.coresInUse) : 0
+            let body = BenchSettings.bind(work.make)
+            let reference = counted ? referenceSGEMMGFLOPS(threads: BenchSettings.referenceThreads) : 0
             return (body, reference)
         }
     }

@@ -35,7 +35,7 @@ let selected = Catalogue.all.filter { w in
 
 if let n = profile {
     for w in selected {
-        let body = w.make()
+        let body = BenchSettings.bound(w)
         for _ in 0..<n { body() }
         print("ran \(w.name) ×\(n)")
     }
@@ -45,7 +45,7 @@ if let n = profile {
 func fmt(_ x: Double, _ digits: Int = 1) -> String { String(format: "%.\(digits)f", x) }
 
 print("Settings: \(BenchSettings.summary); best of ≥\(repeats) runs (≥\(seconds) s) per row")
-let refThreads = BenchSettings.coresInUse
+let refThreads = BenchSettings.referenceThreads
 // The ratio's denominator: the best raw sgemm 1024³ seen so far in this run (measured at the
 // start and again after every row). A best-of-N reference next to best-of-N workload times: on
 // a machine shared with other jobs, the least disturbed runs of each are what compare.
@@ -68,7 +68,7 @@ for w in selected {
             print("|---|---:|---:|---:|---:|")
         }
     }
-    let body = w.make()
+    let body = BenchSettings.bound(w)
     body()   // warm-up (first-touch, lazily built state)
     var times: [Double] = []
     let clock = ContinuousClock()

@@ -11,6 +11,19 @@ public enum Parallel {
     /// The number of chunks `forEachChunk` will use.
     public static func chunkCount(count: Int, maxChunks: Int) -> Int { max(1, min(maxChunks, count)) }
 
+    /// Work below which a chunk is not worth handing to another thread: about 25 µs of sgemm on
+    /// one core. A hand-off costs microseconds on an idle machine, and on a busy one the caller
+    /// waits for a descheduled worker far longer, so small layers (batch-1 requests) run inline.
+    public static let minFLOPsPerChunk = 2e6
+
+    /// How many chunks a piece of work of `flops` operations over `count` rows deserves: at most
+    /// `maxChunks`, at most one per `minFLOPsPerChunk` and one per `minRows` rows, at least one.
+    /// Splitting rows never changes results (each row's sums are computed the same way).
+    public static func chunkCount(flops: Double, count: Int, maxChunks: Int, minRows: Int = 16) -> Int {
+        let byWork = Int(flops / minFLOPsPerChunk)
+        return max(1, min(maxChunks, byWork, count / max(1, minRows)))
+    }
+
     /// Like `forEachChunk(count:maxChunks:_:)`, also passing the chunk's index in
     /// `0..<chunkCount(count:maxChunks:)` (for per-chunk partial results).
     public static func forEachChunk(count: Int, maxChunks: Int, _ body: (Int, Range<Int>) -> Void) {

@@ -12,7 +12,8 @@ enum ConvKernels {
         let kkc = k * k * c
         let totalRows = n * h * w
         let block = ComputeSettings.current.convBlockRows
-        let chunks = min(ComputeSettings.current.parallelism, max(1, totalRows / 256))
+        let chunks = Parallel.chunkCount(flops: 2 * Double(totalRows) * Double(kkc) * Double(f), count: totalRows,
+                                         maxChunks: ComputeSettings.current.parallelism)
         // Not zero-filled: the blocks cover every row and sgemm (beta = 0) writes every element,
         // so a zero fill would only be one more pass over the whole output.
         let out = [Float](unsafeUninitializedCapacity: totalRows * f) { op, initialized in

@@ -62,16 +62,48 @@ public final class Dense: Layer {
         return dx
     }
 
-    /// `c[rows, n] = a[rows, k] · op(b)`, with the rows split over the cores.
+    /// `c[rows, n] = a[rows, k] · op(b)`, split over the cores: by rows for a batch, by output
+    /// columns (in multiples of 16) for a few rows, where the product is bound by streaming the
+    /// weights and each core then streams its share of them (MNIST's 3136×1024 layer is 12.8 MB
+    /// per batch-1 request). One or two rows run as matrix-vector products (`GEMM.rowTimesMatrix`):
+    /// sgemm would first copy all the weights into its packed layout. Splits never change a
+    /// result; sgemv against sgemm changes the summation order (float rounding, ~1e-7 relative).
+    /// Up to this many rows, one sgemv per row (streams the weights once per row) beats sgemm
+    /// (copies them once into its packed layout, then reads that copy).
+    static let matrixVectorRows = 2
+
     static func rowParallelGEMM(rows: Int, a: [Float], k: Int, b: [Float], transB: Bool, n: Int, into c: inout [Float]) {
+        let flops = 2 * Double(rows) * Double(k) * Double(n)
         a.withUnsafeBufferPointer { ap in
             b.withUnsafeBufferPointer { bp in
                 c.withUnsafeMutableBufferPointer { cp in
                     let ab = ap.baseAddress!, bb = bp.baseAddress!, cb = cp.baseAddress!
-                    let chunks = rows >= 16 ? ComputeSettings.current.parallelism : 1
-                    Parallel.forEachChunk(count: rows, maxChunks: chunks) { r in
-                        GEMM.sgemm(transB: transB, m: r.count, n: n, k: k, a: ab + r.lowerBound * k, lda: k,
-                                   b: bb, ldb: transB ? k : n, c: cb + r.lowerBound * n, ldc: n)
+                    let ldb = transB ? k : n
+                    if rows >= 16 {
+                        let chunks = Parallel.chunkCount(flops: flops, count: rows, maxChunks: ComputeSettings.current.parallelism,
+                                                         minRows: 8)
+                        Parallel.forEachChunk(count: rows, maxChunks: chunks) { r in
+                            GEMM.sgemm(transB: transB, m: r.count, n: n, k: k, a: ab + r.lowerBound * k, lda: k,
+                                       b: bb, ldb: ldb, c: cb + r.lowerBound * n, ldc: n)
+                        }
+                        return
+                    }
+                    let groups = (n + 15) / 16
+                    let chunks = Parallel.chunkCount(flops: flops, count: groups, maxChunks: ComputeSettings.current.parallelism,
+                                                     minRows: 4)
+                    Parallel.forEachChunk(count: groups, maxChunks: chunks) { g in
+                        let lo = g.lowerBound * 16, hi = min(n, g.upperBound * 16)
+                        // Columns lo..<hi of op(b): column offset in b, or row offset when transposed.
+                        let part = bb + (transB ? lo * ldb : lo)
+                        if rows <= Dense.matrixVectorRows {
+                            for r in 0..<rows {
+                                GEMM.rowTimesMatrix(transB: transB, n: hi - lo, k: k, x: ab + r * k, b: part, ldb: ldb,
+                                                    y: cb + r * n + lo)
+                            }
+                        } else {
+                            GEMM.sgemm(transB: transB, m: rows, n: hi - lo, k: k, a: ab, lda: k,
+                                       b: part, ldb: ldb, c: cb + lo, ldc: n)
+                        }
                     }
                 }
             }

@@ -46,20 +46,48 @@ public struct PatchVAEPurifier: Purifier {
         let padded = layout.pad(images)
         var sum = [Float](repeating: 0, count: layout.paddedCount)
         var chunks: [Recorded.Chunk] = []
-        for lo in Swift.stride(from: 0, to: layout.origins.count, by: batchSize) {
+        let ranges = Swift.stride(from: 0, to: layout.origins.count, by: batchSize).map {
+            $0..<min($0 + batchSize, layout.origins.count)
+        }
+        // Chunks go to the cores a wave at a time, one whole chunk per core: every layer of the
+        // VAE (element-wise ones, sampling and the gather too) then runs in parallel, where
+        // splitting each layer over the cores left the non-GEMM work on one core and paid a
+        // hand-off per layer. Inside a wave the layers' own splits run inline (Dispatch runs a
+        // nested `concurrentPerform` serially once the outer one uses every core). The random
+        // streams are split in chunk order and the reconstructions added in chunk order, so the
+        // result is the same as one chunk after the other.
+        let wave = max(1, ComputeSettings.current.parallelism)
+        for waveStart in Swift.stride(from: 0, to: ranges.count, by: wave) {
             do { try WorkLimit.checkCurrent() } catch { throw .stopped(error) }
-            let range = lo..<min(lo + batchSize, layout.origins.count)
-            let batch = layout.gather(padded, range)
-            var context = ForwardContext(training: false, rng: rng.split(), recordsCache: recording)
-            let out: Tensor
-            if recording {
-                let pass = vae.forward(batch, sampling: sampling, context: &context)
-                chunks.append(Recorded.Chunk(range: range, pass: pass))
-                out = pass.reconstruction
-            } else {
-                out = vae.reconstruct(batch, sampling: sampling, context: &context)
+            let members = Array(ranges[waveStart..<min(waveStart + wave, ranges.count)])
+            let streams = members.map { _ in rng.split() }
+            let passes = UnsafeMutableBufferPointer<VariationalAutoencoder.Pass?>.allocate(capacity: members.count)
+            let outputs = UnsafeMutableBufferPointer<Tensor?>.allocate(capacity: members.count)
+            passes.initialize(repeating: nil)
+            outputs.initialize(repeating: nil)
+            defer {
+                _ = passes.deinitialize(); passes.deallocate()
+                _ = outputs.deinitialize(); outputs.deallocate()
             }
-            layout.scatterAdd(out, range, into: &sum)
+            Parallel.forEachChunk(count: members.count, maxChunks: members.count) { part in
+                for i in part {
+                    let batch = layout.gather(padded, members[i])
+                    var context = ForwardContext(training: false, rng: streams[i], recordsCache: recording)
+                    if recording {
+                        passes[i] = vae.forward(batch, sampling: sampling, context: &context)
+                    } else {
+                        outputs[i] = vae.reconstruct(batch, sampling: sampling, context: &context)
+                    }
+                }
+            }
+            for (i, range) in members.enumerated() {
+                if recording, let pass = passes[i] {
+                    chunks.append(Recorded.Chunk(range: range, pass: pass))
+                    layout.scatterAdd(pass.reconstruction, range, into: &sum)
+                } else if let out = outputs[i] {
+                    layout.scatterAdd(out, range, into: &sum)
+                }
+            }
         }
         return Recorded(layout: layout, chunks: chunks, purified: layout.averageAndCrop(sum))
     }

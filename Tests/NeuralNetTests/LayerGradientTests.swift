@@ -19,8 +19,10 @@ struct LayerGradientTests {
 
     @Test mutating func conv2d_manyBlocksAndWorkers_matchesSingleBlock() {
         // The blocked, parallel path must equal one big block exactly (same sums, same order per row).
-        let layer = Conv2D(inChannels: 3, outChannels: 5, kernel: 3, name: "c", rng: &rng)
-        let x = GradientCheck.randomTensor([9, 8, 8, 3], seed: 1)
+        // 9·16·16 rows × 27 × 32 outputs × 2 = 4 MFLOP: enough work for two chunks
+        // (`Parallel.minFLOPsPerChunk`), so the split path really runs.
+        let layer = Conv2D(inChannels: 3, outChannels: 32, kernel: 3, name: "c", rng: &rng)
+        let x = GradientCheck.randomTensor([9, 16, 16, 3], seed: 1)
         var ctx = ForwardContext(training: false, rng: RandomSource(seed: 1), recordsCache: true)
         let (reference, cache) = ComputeSettings.$current.withValue(ComputeSettings(parallelism: 1, convBlockRows: 1 << 20)) {
             layer.forward(x, context: &ctx)

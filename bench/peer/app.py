@@ -14,7 +14,8 @@ purify (encode, z = μ + σ·ε with ε ~ N(0, I) clipped to ±5, decode; the pa
 overlapping 8×8 patches at stride 4, averaged) → softmax(classifier). No micro-batching:
 each request runs on its own (VAEGuard batches compatible concurrent requests).
 
-Run: uvicorn, one process by default (bench/peer/run.sh). Environment:
+Run: uvicorn, one worker process per core by default (bench/peer/run.sh). Environment:
+  PEER_WORKERS            uvicorn worker processes (default: cores)
   PEER_TORCH_THREADS      torch intra-op threads per process (default: cores / PEER_WORKERS, at least 1)
   PEER_INFER_CONCURRENCY  requests inferring at once per process (default 1: the torch
                           threads own the cores; more oversubscribes them)
@@ -26,7 +27,7 @@ import math
 import os
 import time
 
-_workers = max(1, int(os.environ.get("PEER_WORKERS", "1")))
+_workers = max(1, int(os.environ.get("PEER_WORKERS", "0")) or (os.cpu_count() or 1))
 _threads = int(os.environ.get("PEER_TORCH_THREADS", "0")) or max(1, (os.cpu_count() or 1) // _workers)
 os.environ.setdefault("OMP_NUM_THREADS", str(_threads))
 os.environ.setdefault("MKL_NUM_THREADS", str(_threads))
