@@ -159,10 +159,10 @@ public struct LayerCase: Sendable {
             let dy = randomTensor(outputShape(batch: n), seed: 9)
             var ctx = ForwardContext(training: true, rng: RandomSource(seed: 1), recordsCache: true)
             let cache = layer.value.forward(x, context: &ctx).cache
-            let grads = GradientStore()
+            let grads = Unchecked(value: GradientStore())   // one benchmark thread uses it
             return {
-                grads.reset()
-                consume(layer.value.backward(dy, cache: cache, gradients: grads))
+                grads.value.reset()
+                consume(layer.value.backward(dy, cache: cache, gradients: grads.value))
             }
         }
     }
