@@ -8,13 +8,6 @@ import Engine
 /// either way.
 @Suite("Batch-1 splits equal the batched path", .computeBound)
 struct BatchOneEquivalenceTests {
-    /// Runs `body` with the engine spread over `parallelism` chunks (a task-local: suites beside
-    /// this one keep their own settings).
-    static func with<T>(parallelism: Int, _ body: () throws -> T) rethrows -> T {
-        var settings = ComputeSettings.current
-        settings.parallelism = parallelism
-        return try ComputeSettings.$current.withValue(settings, operation: body)
-    }
 
     /// Row `i` of a batch forward against the forward of that row alone.
     static func expectRowsMatch(_ layer: any Layer, batchShape: [Int], tolerance: Float) {
@@ -36,7 +29,7 @@ struct BatchOneEquivalenceTests {
         var rng = RandomSource(seed: 5)
         let layer = Dense(inFeatures: 3136, outFeatures: 1000, name: "d", rng: &rng)
         for workers in [1, 2, 3] {
-            Self.with(parallelism: workers) { Self.expectRowsMatch(layer, batchShape: [32, 3136], tolerance: 1e-5) }
+            ComputeSettings.with(parallelism: workers) { Self.expectRowsMatch(layer, batchShape: [32, 3136], tolerance: 1e-5) }
         }
     }
 
@@ -48,8 +41,8 @@ struct BatchOneEquivalenceTests {
         let dy = GradientCheck.randomTensor([1, 3000], seed: 7)
         var ctx = ForwardContext(training: false, rng: RandomSource(seed: 1), recordsCache: true)
         let cache = layer.forward(x, context: &ctx).cache
-        let reference = Self.with(parallelism: 1) { layer.backward(dy, cache: cache, gradients: nil) }
-        let split = Self.with(parallelism: 3) { layer.backward(dy, cache: cache, gradients: nil) }
+        let reference = ComputeSettings.with(parallelism: 1) { layer.backward(dy, cache: cache, gradients: nil) }
+        let split = ComputeSettings.with(parallelism: 3) { layer.backward(dy, cache: cache, gradients: nil) }
         #expect(split.maxAbsDifference(reference) <= 1e-5)
         let naive = GEMM.naive(transB: true, m: 1, n: 1000, k: 3000, a: dy.storage, lda: 3000,
                                b: layer.weight.value.storage, ldb: 3000)
@@ -61,7 +54,7 @@ struct BatchOneEquivalenceTests {
         var rng = RandomSource(seed: 8)
         let layer = Conv2D(inChannels: 32, outChannels: 64, kernel: 5, name: "c", rng: &rng)
         for workers in [1, 2] {
-            Self.with(parallelism: workers) { Self.expectRowsMatch(layer, batchShape: [3, 14, 14, 32], tolerance: 1e-5) }
+            ComputeSettings.with(parallelism: workers) { Self.expectRowsMatch(layer, batchShape: [3, 14, 14, 32], tolerance: 1e-5) }
         }
     }
 }

@@ -9,15 +9,9 @@ import NeuralNet
 /// result must equal one chunk after the other (one core), value for value.
 @Suite("Patch chunks in parallel waves", .computeBound)
 struct PatchWaveTests {
-    /// Runs `body` with the engine spread over `parallelism` chunks (a task-local).
-    static func with<T>(parallelism: Int, _ body: () throws -> T) rethrows -> T {
-        var settings = ComputeSettings.current
-        settings.parallelism = parallelism
-        return try ComputeSettings.$current.withValue(settings, operation: body)
-    }
 
     static func purify(workers: Int, _ x: Tensor, purifier: PatchVAEPurifier) throws -> Tensor {
-        try with(parallelism: workers) {
+        try ComputeSettings.with(parallelism: workers) {
             var rng = RandomSource(seed: 9)
             return try purifier.purify(x, rng: &rng)
         }
@@ -45,7 +39,7 @@ struct PatchWaveTests {
         let x = Tensor(shape: [1, 20, 20, 1], storage: (0..<400).map { _ in rng.nextUniform() })
         var results: [(Tensor, Tensor)] = []
         for workers in [1, 2] {
-            results.append(try Self.with(parallelism: workers) {
+            results.append(try ComputeSettings.with(parallelism: workers) {
                 var r = RandomSource(seed: 7)
                 let (y, pullback) = try purifier.purifyWithPullback(x, rng: &r)
                 return (y, pullback(Tensor(shape: x.shape, repeating: 1)))
