@@ -45,9 +45,9 @@ public struct ComputeSettings: Sendable, Equatable {
 
 /// `concurrentPerform` runs one chunk on the calling thread and the others on Dispatch's
 /// default-QoS worker threads: on Linux those also run Swift's cooperative pool, so async tasks
-/// (HTTP handlers, health probes) wait behind engine chunks while a batch computes. `queues` runs
-/// chunk 0 on the caller and submits the others to the user-initiated global queue, whose
-/// threads are separate, and waits on a group; a call nested in a chunk runs inline.
+/// (HTTP handlers, health probes) wait behind engine chunks while a batch computes. `queues`
+/// submits helpers to the user-initiated global queue, whose threads are separate, and the
+/// caller and the helpers claim chunks from a shared counter; a call nested in a chunk runs inline.
 public enum DispatchStrategy: String, Sendable, CaseIterable {
     case concurrentPerform, queues
 }

@@ -1,4 +1,5 @@
 import Dispatch
+import Synchronization
 
 /// Splitting work over the cores with Dispatch.
 public enum Parallel {
@@ -62,18 +63,31 @@ public enum Parallel {
             case .concurrentPerform:
                 DispatchQueue.concurrentPerform(iterations: chunks, execute: run)
             case .queues:
-                // Chunks 1... go to the user-initiated global queue, whose worker threads are not
-                // the default-QoS ones that Swift's cooperative pool runs on (Linux); the caller
-                // takes chunk 0. Every chunk marks its thread, so nested calls run inline.
-                let nested: @Sendable (Int) -> Void = { i in Parallel.$isInsideChunk.withValue(true) { run(i) } }
+                // `chunks - 1` helpers go to the user-initiated global queue, whose worker threads
+                // are not the default-QoS ones that Swift's cooperative pool runs on (Linux). The
+                // caller and the helpers claim chunk indices from one counter, so a helper that
+                // starts late (a descheduled worker on a busy machine) finds the work done by the
+                // caller instead of holding it up, as `concurrentPerform` does. The claiming
+                // threads are marked, so calls nested in a chunk run inline.
+                let next = ChunkCounter()
+                let drain: @Sendable () -> Void = {
+                    Parallel.$isInsideChunk.withValue(true) {
+                        while case let i = next.value.wrappingAdd(1, ordering: .relaxed).oldValue, i < chunks { run(i) }
+                    }
+                }
                 let group = DispatchGroup()
                 let queue = DispatchQueue.global(qos: .userInitiated)
-                for i in 1..<chunks { queue.async(group: group) { nested(i) } }
-                nested(0)
+                for _ in 1..<chunks { queue.async(group: group, execute: drain) }
+                drain()
                 group.wait()
             }
         }
     }
+}
+
+/// The next unclaimed chunk index of one `.queues` call.
+final class ChunkCounter: Sendable {
+    let value = Atomic<Int>(0)
 }
 
 /// Wraps a value the caller guarantees is used race-free across threads.
