@@ -316,10 +316,10 @@ public enum PurificationCases {
 
     /// Patch-VAE purification of one `side`×`side` RGB image, stride `stride`, with the
     /// engine's chunks handed to the cores by `dispatch`.
-    public static func patch(side: Int, stride: Int = 4, dispatch: DispatchStrategy = .concurrentPerform) -> Workload {
+    public static func patch(side: Int, stride: Int = 4, dispatch: DispatchStrategy = ComputeSettings.defaults.dispatch) -> Workload {
         let grid = PatchGrid(length: side, patch: 8, stride: stride)
         let patches = grid.starts.count * grid.starts.count
-        let suffix = dispatch == .concurrentPerform ? "" : " (\(dispatch.rawValue))"
+        let suffix = dispatch == ComputeSettings.defaults.dispatch ? "" : " (\(dispatch.rawValue))"
         return Workload(name: "patch VAE \(side)x\(side) stride \(stride)\(suffix)", group: .purification,
                         flops: Double(patches) * forwardFLOPs(architecture: PaperModels.patchVAEArchitecture),
                         items: 1, pixelsPerItem: side * side) {
@@ -432,12 +432,13 @@ public enum Catalogue {
             PurificationCases.vae("cifar", PaperArchitectures.cifarVAE(), batch: 1),
             PurificationCases.vae("cifar", PaperArchitectures.cifarVAE(), batch: 64),
             PurificationCases.patch(side: 299),
-            PurificationCases.patch(side: 299, dispatch: .queues),
+            PurificationCases.patch(side: 299, dispatch: .concurrentPerform),
             PurificationCases.patch(side: 1024),
         ]
     }
 
     public static var all: [Workload] {
         sgemm + layers + models + ServingCases.all + CertificationCases.all + purification + CodecCases.all + [HTTPRoundTrip.workload]
+            + DispatchCases.all
     }
 }

@@ -7,7 +7,11 @@ import VAEGuardBenchKit
 // numbers taken within the same second even when other jobs load the machine.
 //
 //   VAEGuardPerfReport [--filter REGEX] [--repeats N] [--seconds S] [--profile N]
+//   VAEGuardPerfReport --latency S
 //
+// --latency S prints the async-hop latency table of docs/PERFORMANCE.md ("concurrentPerform or
+// queues"): S seconds per row, idle and under a batch-32 MNIST classify on as many plain threads
+// as engine chunks, under each `DispatchStrategy`, alternating, twice.
 // --profile N runs the matching workloads N times each with no reference and no table: the
 // mode to run under `valgrind --tool=callgrind`.
 // Thread settings come from VAEGUARD_BENCH_ENGINE_THREADS / _BLAS_THREADS / _BLOCK_ROWS.
@@ -16,6 +20,7 @@ var filter: String?
 var repeats = 5
 var seconds = 1.5
 var profile: Int?
+var latency: Double?
 var args = CommandLine.arguments.dropFirst()
 while let a = args.popFirst() {
     switch a {
@@ -23,10 +28,33 @@ while let a = args.popFirst() {
     case "--repeats": repeats = Int(args.popFirst() ?? "") ?? repeats
     case "--seconds": seconds = Double(args.popFirst() ?? "") ?? seconds
     case "--profile": profile = Int(args.popFirst() ?? "") ?? 1
+    case "--latency": latency = Double(args.popFirst() ?? "") ?? 5
     default: FileHandle.standardError.write(Data("unknown argument \(a)\n".utf8)); exit(2)
     }
 }
 BenchSettings.applyFromEnvironment()
+
+if let latency {
+    let threads = BenchSettings.settings.parallelism
+    let work = DispatchCases.servedBatch
+    print("Settings: \(BenchSettings.summary); \(latency) s per row")
+    print("")
+    print("| engine on \(threads) plain threads | dispatch | hops | hop mean ms | p50 | p99 | max | sleep(2 ms) late: mean ms | p99 | max | engine batches/s |")
+    print("|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
+    func row(_ label: String, _ dispatch: DispatchStrategy, _ work: Workload?) {
+        let r = DispatchLatencyProbe.measure(work: work, dispatch: dispatch, engineThreads: threads, seconds: latency)
+        let f = { (x: Double) in String(format: "%.3f", x) }
+        let engine = work == nil ? "–" : String(format: "%.1f", r.engineIterationsPerSecond)
+        print("| \(label) | \(work == nil ? "–" : "`\(dispatch.rawValue)`") | \(r.samplesMS.count) | \(f(r.mean)) | \(f(r.percentile(0.5))) | \(f(r.percentile(0.99))) | \(f(r.samplesMS.last ?? 0)) | \(f(r.sleepLateMean)) | \(f(r.percentile(0.99, of: r.sleepLateMS))) | \(f(r.sleepLateMS.last ?? 0)) | \(engine) |")
+        fflush(nil)
+    }
+    row("idle", .queues, nil)
+    for _ in 0..<2 {
+        for dispatch in DispatchStrategy.allCases { row(work.name, dispatch, work) }
+    }
+    row("idle", .queues, nil)
+    exit(0)
+}
 let regex = try filter.map { try Regex($0) }
 let selected = Catalogue.all.filter { w in
     guard let regex else { return true }

@@ -25,17 +25,18 @@ public struct ComputeSettings: Sendable, Equatable {
     public var convBlockRows: Int
 
     /// How `Parallel.forEachChunk` hands chunks to the cores. Both are measured in
-    /// docs/PERFORMANCE.md ("concurrentPerform or queues"); `concurrentPerform` is the default.
+    /// docs/PERFORMANCE.md ("concurrentPerform or queues"); `queues` is the default, because
+    /// on Linux `concurrentPerform`'s chunks occupy the threads of Swift's cooperative pool.
     public var dispatch: DispatchStrategy
 
     public init(parallelism: Int = ProcessInfo.processInfo.activeProcessorCount, convBlockRows: Int = 2048,
-                dispatch: DispatchStrategy = .concurrentPerform) {
+                dispatch: DispatchStrategy = .queues) {
         self.parallelism = parallelism
         self.convBlockRows = convBlockRows
         self.dispatch = dispatch
     }
 
-    /// The defaults: one chunk per active core, 2048-row blocks, `concurrentPerform`.
+    /// The defaults: one chunk per active core, 2048-row blocks, `queues`.
     public static let defaults = ComputeSettings()
 
     /// The settings in effect for the current task (or thread); `defaults` unless bound.
@@ -43,8 +44,10 @@ public struct ComputeSettings: Sendable, Equatable {
 }
 
 /// `concurrentPerform` runs one chunk on the calling thread and the others on Dispatch's
-/// worker threads; `queues` submits every chunk to the global concurrent queue and waits on
-/// a group (one more hand-off, but the caller's thread stays free of compute).
+/// default-QoS worker threads: on Linux those also run Swift's cooperative pool, so async tasks
+/// (HTTP handlers, health probes) wait behind engine chunks while a batch computes. `queues`
+/// submits helpers to the user-initiated global queue, whose threads are separate, and the
+/// caller and the helpers claim chunks from a shared counter; a call nested in a chunk runs inline.
 public enum DispatchStrategy: String, Sendable, CaseIterable {
     case concurrentPerform, queues
 }

@@ -52,8 +52,9 @@ public struct PatchVAEPurifier: Purifier {
         // Chunks go to the cores a wave at a time, one whole chunk per core: every layer of the
         // VAE (element-wise ones, sampling and the gather too) then runs in parallel, where
         // splitting each layer over the cores left the non-GEMM work on one core and paid a
-        // hand-off per layer. Inside a wave the layers' own splits run inline (Dispatch runs a
-        // nested `concurrentPerform` serially once the outer one uses every core). The random
+        // hand-off per layer. Inside a wave the layers' own splits run inline (`Parallel` runs a
+        // call nested in a chunk inline; Dispatch does the same for a nested `concurrentPerform`
+        // once the outer one uses every core). The random
         // streams are split in chunk order and the reconstructions added in chunk order, so the
         // result is the same as one chunk after the other.
         let wave = max(1, ComputeSettings.current.parallelism)

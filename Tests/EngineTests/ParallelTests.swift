@@ -38,3 +38,37 @@ struct ParallelTests {
         #expect(ComputeSettings.current == .defaults)
     }
 }
+
+/// A `.queues` call nested in a chunk runs inline, and still covers every index once.
+@Suite("Parallel.forEachChunk nested")
+struct ParallelNestingTests {
+    @Test(arguments: DispatchStrategy.allCases)
+    func nestedCalls_coverEveryIndexOnce(_ strategy: DispatchStrategy) {
+        let hits = UnsafeMutableBufferPointer<Int>.allocate(capacity: 4 * 50)
+        hits.initialize(repeating: 0)
+        defer { hits.deallocate() }
+        ComputeSettings.$current.withValue(ComputeSettings(parallelism: 4, dispatch: strategy)) {
+            Parallel.forEachChunk(count: 4, maxChunks: 4) { outer in
+                for o in outer {
+                    Parallel.forEachChunk(count: 50, maxChunks: 3) { inner in
+                        for i in inner { hits[o * 50 + i] += 1 }
+                    }
+                }
+            }
+        }
+        #expect(hits.allSatisfy { $0 == 1 }, "\(strategy)")
+    }
+
+    @Test func queuesChunk_marksItsThread() {
+        let marks = UnsafeMutableBufferPointer<Bool>.allocate(capacity: 2)
+        marks.initialize(repeating: false)
+        defer { marks.deallocate() }
+        ComputeSettings.$current.withValue(ComputeSettings(parallelism: 2, dispatch: .queues)) {
+            Parallel.forEachChunk(count: 2, maxChunks: 2) { range in
+                for i in range { marks[i] = Parallel.isInsideChunk }
+            }
+        }
+        #expect(marks.allSatisfy { $0 })
+        #expect(!Parallel.isInsideChunk)
+    }
+}
