@@ -121,7 +121,7 @@ var package = Package(
         .testTarget(name: "ImagingTests", dependencies: ["Imaging"], exclude: ["Fixtures"], swiftSettings: swiftSettings),
         .testTarget(name: "PurificationTests", dependencies: ["Purification", "TestSupport"], swiftSettings: swiftSettings),
         // Helpers tests share: a raw HTTP client, work off the cooperative pool, finite-difference checks.
-        .target(name: "TestSupport", dependencies: ["Engine"], path: "Tests/TestSupport", swiftSettings: swiftSettings),
+        .target(name: "TestSupport", dependencies: ["Engine", "NeuralNet"], path: "Tests/TestSupport", swiftSettings: swiftSettings),
         .testTarget(name: "HTTPServerTests", dependencies: ["HTTPServer", "TestSupport"], swiftSettings: swiftSettings),
         .testTarget(name: "ServiceTests", dependencies: ["Service", "TestSupport", "Training"], exclude: ["Fixtures"], swiftSettings: swiftSettings),
         .testTarget(name: "VAEGuardCLITests", dependencies: [

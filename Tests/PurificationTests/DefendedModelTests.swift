@@ -10,8 +10,8 @@ struct DefendedModelTests {
         var rng = RandomSource(seed: 4)
         let classifier = try Sequential(inputShape: [8, 8, 1], layers: [Flatten(), Dense(inFeatures: 64, outFeatures: 3, name: "c", rng: &rng)])
         return DefendedModel(name: "toy", version: "1", labels: ["a", "b", "c"], classifier: classifier,
-                             vae: try PatchVAEPurifierTests.identityVAE(patch: 8, channels: 1),
-                             patchVAE: try PatchVAEPurifierTests.identityVAE(patch: 4, channels: 1), threshold: threshold)
+                             vae: try TestNetworks.identityVAE(patch: 8, channels: 1),
+                             patchVAE: try TestNetworks.identityVAE(patch: 4, channels: 1), threshold: threshold)
     }
 
     @Test func invalidOptions_areRejected() throws {

@@ -15,8 +15,8 @@ struct ImagePurifierTests {
         let classifier = try Sequential(inputShape: [8, 8, channels],
                                         layers: [Flatten(), Dense(inFeatures: 64 * channels, outFeatures: 3, name: "c", rng: &rng)])
         return DefendedModel(name: "toy", version: "1", labels: ["a", "b", "c"], classifier: classifier,
-                             vae: try PatchVAEPurifierTests.identityVAE(patch: 8, channels: channels),
-                             patchVAE: try PatchVAEPurifierTests.identityVAE(patch: 4, channels: channels), threshold: 0.01)
+                             vae: try TestNetworks.identityVAE(patch: 8, channels: channels),
+                             patchVAE: try TestNetworks.identityVAE(patch: 4, channels: channels), threshold: 0.01)
     }
 
     static func image(width: Int, height: Int, channels: Int) throws -> Image {

@@ -21,7 +21,7 @@ struct ModelLoaderTests {
                                                            layers: model.classifier.specs, weights: "toy-classifier.safetensors",
                                                            metadata: ["noise_sigma": "0.25"], robustness: [claim]),
                            to: dir)
-        for (name, vae) in [("toy-vae", model.vae!), ("wide-vae", try PatchVAEPurifierTests.identityVAE(patch: 16, channels: 1))] {
+        for (name, vae) in [("toy-vae", model.vae!), ("wide-vae", try TestNetworks.identityVAE(patch: 16, channels: 1))] {
             try ModelFile.save(.vae(vae), architecture: ModelArchitecture(name: name, version: "1.0.0", kind: .vae, inputShape: vae.inputShape,
                                                                           encoder: vae.encoder.specs, latentDimension: vae.latentDimension,
                                                                           decoder: vae.decoder.specs, weights: "\(name).safetensors"),

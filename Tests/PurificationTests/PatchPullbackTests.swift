@@ -53,7 +53,7 @@ struct PatchPullbackTests {
 
     @Test func identityModel_pullbackIsTheIdentity() throws {
         // Reconstruction = input, so ∂p/∂x = I whatever the overlaps and padding.
-        let purifier = try PatchVAEPurifier(vae: PatchVAEPurifierTests.identityVAE(patch: 8, channels: 3), stride: 3, batchSize: 7)
+        let purifier = try PatchVAEPurifier(vae: TestNetworks.identityVAE(patch: 8, channels: 3), stride: 3, batchSize: 7)
         let x = Self.random([2, 11, 6, 3], seed: 4)
         let g = Self.random([2, 11, 6, 3], seed: 5)
         var rng = RandomSource(seed: 1)

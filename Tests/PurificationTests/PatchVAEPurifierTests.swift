@@ -6,21 +6,6 @@ import TestSupport
 
 @Suite("Patch-wise purification", .computeBound)
 struct PatchVAEPurifierTests {
-    /// A VAE whose reconstruction is its input: flatten → identity μ head, log σ² = -60
-    /// (σ ≈ 1e-13) → reshape. A stand-in that makes coverage and averaging errors visible.
-    static func identityVAE(patch p: Int, channels c: Int) throws -> VariationalAutoencoder {
-        var rng = RandomSource(seed: 1)
-        let d = p * p * c
-        let mean = Dense(inFeatures: d, outFeatures: d, name: "mu", rng: &rng)
-        mean.weight.value = Tensor(shape: [d, d], storage: (0..<(d * d)).map { $0 / d == $0 % d ? 1 : 0 })
-        let logVar = Dense(inFeatures: d, outFeatures: d, name: "lv", rng: &rng)
-        logVar.weight.value = Tensor(shape: [d, d])
-        logVar.bias.value = Tensor(shape: [d], repeating: -60)
-        return try VariationalAutoencoder(
-            encoder: Sequential(inputShape: [p, p, c], layers: [Flatten()]), meanHead: mean, logVarianceHead: logVar,
-            decoder: Sequential(inputShape: [d], layers: [Reshape([p, p, c])]))
-    }
-
     @Test(arguments: [(299, 16, 8, 37), (299, 16, 16, 19), (299, 32, 16, 18), (299, 32, 32, 10), (299, 64, 32, 9), (299, 64, 64, 5)])
     func grid_matchesThePaperPatchCounts(case c: (Int, Int, Int, Int)) {
         #expect(PatchGrid(length: c.0, patch: c.1, stride: c.2).starts.count == c.3)
@@ -42,7 +27,7 @@ struct PatchVAEPurifierTests {
     @Test(arguments: [(28, 28, 1), (32, 32, 3), (37, 21, 3), (5, 7, 1), (8, 8, 3), (9, 30, 1)])
     func identityModel_outputEqualsInput(size: (Int, Int, Int)) throws {
         let (h, w, c) = size
-        let purifier = try PatchVAEPurifier(vae: Self.identityVAE(patch: 8, channels: c), stride: 3, sampling: .sample, batchSize: 7)
+        let purifier = try PatchVAEPurifier(vae: TestNetworks.identityVAE(patch: 8, channels: c), stride: 3, sampling: .sample, batchSize: 7)
         var rng = RandomSource(seed: 2)
         let x = Tensor(shape: [2, h, w, c], storage: (0..<(2 * h * w * c)).map { _ in rng.nextUniform() })
         let y = try purifier.purify(x, rng: &rng)
@@ -51,7 +36,7 @@ struct PatchVAEPurifierTests {
     }
 
     @Test func wrongChannelCount_isAShapeError() throws {
-        let purifier = try PatchVAEPurifier(vae: Self.identityVAE(patch: 4, channels: 3))
+        let purifier = try PatchVAEPurifier(vae: TestNetworks.identityVAE(patch: 4, channels: 3))
         var rng = RandomSource(seed: 1)
         #expect(throws: PurificationError.self) { try purifier.purify(Tensor(shape: [1, 8, 8, 1]), rng: &rng) }
     }

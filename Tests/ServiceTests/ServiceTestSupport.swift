@@ -8,6 +8,7 @@ import Logging
 import NeuralNet
 import Imaging
 import Purification
+import TestSupport
 @testable import Service
 
 /// A service with tiny deterministic models (no model files needed).
@@ -42,23 +43,10 @@ struct TestService {
             let classifier = try Sequential(inputShape: [8, 8, c], layers: [
                 Flatten(), Dense(inFeatures: 64 * c, outFeatures: 3, name: "c", rng: &rng)])
             return DefendedModel(name: name, version: "1.0.0", labels: ["zero", "one", "two"], classifier: classifier,
-                                 vae: try identityVAE(patch: 8, channels: c), patchVAE: try identityVAE(patch: 4, channels: c),
+                                 vae: try TestNetworks.identityVAE(patch: 8, channels: c), patchVAE: try TestNetworks.identityVAE(patch: 4, channels: c),
                                  threshold: 0.01)
         }
         return [try make("toy", channels: 1), try make("toyrgb", channels: 3)]
-    }
-
-    static func identityVAE(patch p: Int, channels c: Int) throws -> VariationalAutoencoder {
-        var rng = RandomSource(seed: 1)
-        let d = p * p * c
-        let mean = Dense(inFeatures: d, outFeatures: d, name: "mu", rng: &rng)
-        mean.weight.value = Tensor(shape: [d, d], storage: (0..<(d * d)).map { $0 / d == $0 % d ? 1 : 0 })
-        let logVar = Dense(inFeatures: d, outFeatures: d, name: "lv", rng: &rng)
-        logVar.weight.value = Tensor(shape: [d, d])
-        logVar.bias.value = Tensor(shape: [d], repeating: -60)
-        return try VariationalAutoencoder(
-            encoder: Sequential(inputShape: [p, p, c], layers: [Flatten()]), meanHead: mean, logVarianceHead: logVar,
-            decoder: Sequential(inputShape: [d], layers: [Reshape([p, p, c])]))
     }
 
     static func configuration() -> ServiceConfiguration {

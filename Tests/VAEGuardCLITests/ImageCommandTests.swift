@@ -28,7 +28,7 @@ struct ImageCommandTests {
                                                                weights: "toy-classifier.safetensors"),
                                to: directory)
             for (name, patch) in [("toy-vae", 8), ("toy-patch-vae", 4)] {
-                let vae = try Self.identityVAE(patch: patch)
+                let vae = try TestNetworks.identityVAE(patch: patch)
                 try ModelFile.save(.vae(vae), architecture: ModelArchitecture(name: name, version: "1.0.0", kind: .vae, inputShape: vae.inputShape,
                                                                               encoder: vae.encoder.specs, latentDimension: vae.latentDimension,
                                                                               decoder: vae.decoder.specs, weights: "\(name).safetensors"),
@@ -41,19 +41,6 @@ struct ImageCommandTests {
                   {"name": "gone", "classifier": "absent-classifier", "threshold": 0.01}]}}
                 """
             try Data(config.utf8).write(to: URL(fileURLWithPath: self.config))
-        }
-
-        static func identityVAE(patch p: Int) throws -> VariationalAutoencoder {
-            var rng = RandomSource(seed: 1)
-            let d = p * p
-            let mean = Dense(inFeatures: d, outFeatures: d, name: "mu", rng: &rng)
-            mean.weight.value = Tensor(shape: [d, d], storage: (0..<(d * d)).map { $0 / d == $0 % d ? 1 : 0 })
-            let logVar = Dense(inFeatures: d, outFeatures: d, name: "lv", rng: &rng)
-            logVar.weight.value = Tensor(shape: [d, d])
-            logVar.bias.value = Tensor(shape: [d], repeating: -60)
-            return try VariationalAutoencoder(
-                encoder: Sequential(inputShape: [p, p, 1], layers: [Flatten()]), meanHead: mean, logVarianceHead: logVar,
-                decoder: Sequential(inputShape: [d], layers: [Reshape([p, p, 1])]))
         }
 
         /// Writes a gray (or RGB) PNG of `width`×`height` and returns its path and image.
