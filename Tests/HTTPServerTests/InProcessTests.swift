@@ -15,18 +15,7 @@ struct InProcessTests {
     static func body(_ response: HTTPResponse) -> String { String(decoding: response.bodyBytes ?? [], as: UTF8.self) }
 
     @Test func routesAndRunsMiddleware_inOrder_withTheMatchedRoute() async throws {
-        let outer = ClosureMiddleware { request, next in
-            var response = try await next(request)
-            response.headers.add(name: "X-Route", value: request.route ?? "none")
-            response.headers.add(name: "X-Order", value: "outer")
-            return response
-        }
-        let inner = ClosureMiddleware { request, next in
-            var response = try await next(request)
-            response.headers.add(name: "X-Order", value: "inner")
-            return response
-        }
-        let server = Self.server(middleware: [outer, inner])
+        let server = Self.server(middleware: routeAndOrderMiddleware())
         let response = try await server.respondInProcess(to: HTTPRequest(method: .get, target: "/models/abc/info"))
         #expect(response.status == .ok)
         #expect(Self.body(response) == "model=abc")

@@ -17,18 +17,7 @@ struct APIKeyMiddleware: Middleware {
 struct MiddlewareAndLoggingTests {
 
     @Test func middleware_wrapsHandlersInOrderAndSeesTheRoute() async throws {
-        let order = ClosureMiddleware { request, next in
-            var response = try await next(request)
-            response.headers.add(name: "X-Route", value: request.route ?? "none")
-            response.headers.add(name: "X-Order", value: "outer")
-            return response
-        }
-        let inner = ClosureMiddleware { request, next in
-            var response = try await next(request)
-            response.headers.add(name: "X-Order", value: "inner")
-            return response
-        }
-        try await withServer(router: standardRouter(), middleware: [order, inner]) { server in
+        try await withServer(router: standardRouter(), middleware: routeAndOrderMiddleware()) { server in
             let client = try RawClient(port: server.port)
             try client.send("GET /models/abc/info HTTP/1.1\r\nHost: x\r\n\r\n")
             let response = try await client.readResponse()

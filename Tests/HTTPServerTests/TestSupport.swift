@@ -47,6 +47,23 @@ func withServer(_ config: HTTPServer.Configuration = TestEnv.config(), router: R
     await server.shutdown(gracePeriod: .seconds(1))
 }
 
+/// Two middlewares that mark their order ("outer", then "inner" in `X-Order`) and the matched
+/// route (`X-Route`): the in-process and the socket tests check the same chain.
+func routeAndOrderMiddleware() -> [any Middleware] {
+    let outer = ClosureMiddleware { request, next in
+        var response = try await next(request)
+        response.headers.add(name: "X-Route", value: request.route ?? "none")
+        response.headers.add(name: "X-Order", value: "outer")
+        return response
+    }
+    let inner = ClosureMiddleware { request, next in
+        var response = try await next(request)
+        response.headers.add(name: "X-Order", value: "inner")
+        return response
+    }
+    return [outer, inner]
+}
+
 /// The router most loopback tests use.
 func standardRouter() -> Router {
     var router = Router()
