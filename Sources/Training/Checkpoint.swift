@@ -33,17 +33,43 @@ struct Checkpoint {
     }
 }
 
-/// Writes a training curve as CSV (epoch, train loss, test metric, seconds, images/s, and the
-/// held-out robust accuracy when the run measured one).
+/// A training curve as CSV: epoch, train loss, test metric, seconds, images/s, then the
+/// held-out robust accuracy and the monitor classifier's accuracy after purification, each
+/// only when the run measured it (an empty cell on epochs that skipped it).
 enum CurveFile {
     static func write(_ history: [EpochRecord], to url: URL) throws {
         let robust = history.contains { $0.robustAccuracy != nil }
-        var csv = "epoch,train_loss,test_metric,seconds,images_per_second" + (robust ? ",robust_accuracy\n" : "\n")
+        let purified = history.contains { $0.purifiedAccuracy != nil }
+        var csv = "epoch,train_loss,test_metric,seconds,images_per_second" + (robust ? ",robust_accuracy" : "")
+            + (purified ? ",purified_accuracy" : "") + "\n"
         for r in history {
             csv += String(format: "%d,%.6f,%.6f,%.1f,%.1f", r.epoch, r.trainLoss, r.testMetric, r.seconds, r.imagesPerSecond)
             if robust { csv += r.robustAccuracy.map { String(format: ",%.6f", $0) } ?? "," }
+            if purified { csv += r.purifiedAccuracy.map { String(format: ",%.6f", $0) } ?? "," }
             csv += "\n"
         }
         try csv.write(to: url, atomically: true, encoding: .utf8)
+    }
+
+    /// Reads a curve written by `write` (`--prior-curve`); unknown columns are ignored.
+    static func read(_ url: URL) throws -> [EpochRecord] {
+        let text: String
+        do { text = try String(contentsOf: url, encoding: .utf8) } catch {
+            throw NeuralNetError.invalidSpec("cannot read the prior curve \(url.path): \(error.localizedDescription)")
+        }
+        let lines = text.split(whereSeparator: \.isNewline).map(String.init)
+        let header = lines.first?.split(separator: ",").map(String.init) ?? []
+        let column = Dictionary(header.enumerated().map { ($1, $0) }, uniquingKeysWith: { first, _ in first })
+        guard ["epoch", "train_loss", "test_metric", "seconds", "images_per_second"].allSatisfy({ column[$0] != nil })
+        else { throw NeuralNetError.invalidSpec("\(url.path) is not a training curve (epoch,train_loss,test_metric,... header)") }
+        return try lines.dropFirst().enumerated().map { (i, line) in
+            let cells = line.split(separator: ",", omittingEmptySubsequences: false).map(String.init)
+            func value(_ name: String) -> Double? { column[name].flatMap { $0 < cells.count ? Double(cells[$0]) : nil } }
+            guard let epoch = value("epoch"), let loss = value("train_loss"), let metric = value("test_metric"),
+                  let seconds = value("seconds"), let rate = value("images_per_second"), Int(epoch) == i + 1
+            else { throw NeuralNetError.invalidSpec("\(url.path), line \(i + 2): expected epoch \(i + 1) with numeric cells") }
+            return EpochRecord(epoch: Int(epoch), trainLoss: loss, testMetric: metric, seconds: seconds, imagesPerSecond: rate,
+                               robustAccuracy: value("robust_accuracy"), purifiedAccuracy: value("purified_accuracy"))
+        }
     }
 }

@@ -95,6 +95,8 @@ public final class Trainer {
         let (params, optimizer) = (run.network.trainableParameters, run.optimizer)
         let gradients = GradientStore()
         let objective = VAEObjective(options: options)
+        let monitor = try options.monitorClassifier.map { try ModelLoader.classifier(at: URL(fileURLWithPath: $0)) }
+        guard monitor == nil || patch == nil else { throw NeuralNetError.invalidSpec("a monitor classifier needs whole-image VAE training") }
         // Fixed held-out batches for the test metric: whole test images, or patches cut from them.
         let testBatches: [Tensor] = {
             var rng = RandomSource(seed: 999)
@@ -132,7 +134,12 @@ public final class Trainer {
             }
             let loss = testLoss / Double(max(1, testCount))
             return (loss, String(format: "test loss %.3f", loss))
-        })
+        }, purified: monitor.map { classifier in { epoch in
+            guard epoch % max(1, options.monitorEvery) == 0 || epoch == options.epochs else { return nil }
+            var context = ForwardContext.inference(seed: 11)
+            let accuracy = Evaluation.accuracy(classifier, on: test) { vae.reconstruct($0, sampling: .sample, context: &context) }
+            return (accuracy, String(format: "monitor classifier %.2f%% after purification", accuracy * 100))
+        } })
     }
 
     // MARK: - Output

@@ -34,6 +34,15 @@ public struct TrainingOptions: Sendable, Codable {
     public var purifiedFraction: Float = 0.5
     /// Start from this model file's weights instead of a fresh initialisation (fine-tuning).
     public var initialWeights: String?
+    /// The curve of the run that produced `initialWeights` (a `.curve.csv`): its epochs come
+    /// first in this run's curve and count towards `epochs`, so a continued model keeps one
+    /// curve with one epoch numbering.
+    public var priorCurve: String?
+    /// VAE training: a classifier whose test accuracy on sampled reconstructions of the test
+    /// images is logged every `monitorEvery` epochs and at the last one. The test loss alone
+    /// does not say whether the purifier's clean-accuracy cost is falling.
+    public var monitorClassifier: String?
+    public var monitorEvery = 2
     /// Classifier-guided VAE fine-tuning (`trainGuidedVAE`): the classifier whose verdict on
     /// the reconstruction joins the loss, its weight, and the PGD attack that makes the
     /// adversarial inputs (applied to `adversarialFraction` of each batch).
@@ -123,4 +132,18 @@ public struct EpochRecord: Sendable, Codable {
     public var imagesPerSecond: Double
     /// Adversarial training: held-out PGD accuracy (nil for other runs).
     public var robustAccuracy: Double?
+    /// VAE training with a monitor classifier: its test accuracy after purification by this
+    /// epoch's VAE (nil when not measured this epoch).
+    public var purifiedAccuracy: Double?
+
+    public init(epoch: Int, trainLoss: Double, testMetric: Double, seconds: Double, imagesPerSecond: Double,
+                robustAccuracy: Double? = nil, purifiedAccuracy: Double? = nil) {
+        self.epoch = epoch
+        self.trainLoss = trainLoss
+        self.testMetric = testMetric
+        self.seconds = seconds
+        self.imagesPerSecond = imagesPerSecond
+        self.robustAccuracy = robustAccuracy
+        self.purifiedAccuracy = purifiedAccuracy
+    }
 }

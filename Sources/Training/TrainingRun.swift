@@ -30,15 +30,19 @@ extension Trainer {
         let optimizer = options.makeOptimizer()
         let checkpoint = Checkpoint(directory: URL(fileURLWithPath: options.checkpointDirectory)
             .appendingPathComponent(architecture.name))
-        let history = resume ? try checkpoint.restore(network: network, optimizer: optimizer) : []
+        var history = resume ? try checkpoint.restore(network: network, optimizer: optimizer) : []
+        if history.isEmpty, let prior = options.priorCurve {
+            history = try CurveFile.read(URL(fileURLWithPath: prior))
+        }
         return TrainingRun(architecture: architecture, network: network, optimizer: optimizer, checkpoint: checkpoint,
                            history: history)
     }
 
     /// Runs the epochs not yet in `run.history`: the scheduled learning rate (set every step),
     /// `epoch(e)`'s steps under a progress bar (`lossFormat` for the running loss), then
-    /// `evaluate()` for the test metric and its log text, and `robustness()` when given (the
-    /// held-out robust accuracy of adversarial training); then the record, a log line and a
+    /// `evaluate()` for the test metric and its log text, `robustness()` when given (the
+    /// held-out robust accuracy of adversarial training) and `purified(epoch)` when given (a
+    /// monitor classifier's accuracy after purification; nil on epochs it skips); then the record, a log line and a
     /// checkpoint. With `robustness`, the best epoch is also kept in `<checkpoint>-best`, and a
     /// collapse (see `RobustEarlyStopping`) ends the run with the best epoch's weights.
     /// Finally writes the model files with `metricName` = the test metric of the last (with
@@ -46,7 +50,8 @@ extension Trainer {
     func runEpochs(_ run: inout TrainingRun, lossFormat: String, metricName: String,
                    epoch: (Int) throws -> TrainingRun.Epoch,
                    evaluate: () -> (metric: Double, text: String),
-                   robustness: (() -> (accuracy: Double, text: String))? = nil) throws -> (url: URL, history: [EpochRecord]) {
+                   robustness: (() -> (accuracy: Double, text: String))? = nil,
+                   purified: ((Int) -> (accuracy: Double, text: String)?)? = nil) throws -> (url: URL, history: [EpochRecord]) {
         let name = run.architecture.name
         let stopping = RobustEarlyStopping(maxDrop: options.collapseDrop)
         let best = Checkpoint(directory: run.checkpoint.directory.appendingPathExtension("best"))
@@ -68,8 +73,11 @@ extension Trainer {
             var (metric, text) = evaluate()
             let robust = robustness?()
             if let robust { text += ", " + robust.text }
+            let monitored = purified?(e + 1)
+            if let monitored { text += ", " + monitored.text }
             let record = EpochRecord(epoch: e + 1, trainLoss: lossSum / Double(max(1, seen)), testMetric: metric,
-                                     seconds: seconds, imagesPerSecond: Double(seen) / seconds, robustAccuracy: robust?.accuracy)
+                                     seconds: seconds, imagesPerSecond: Double(seen) / seconds, robustAccuracy: robust?.accuracy,
+                                     purifiedAccuracy: monitored?.accuracy)
             run.history.append(record)
             log("\(name) epoch \(e + 1): train loss " + String(format: lossFormat, record.trainLoss) + ", \(text), "
                 + String(format: "%.0f s (%.0f img/s), lr %g", seconds, record.imagesPerSecond, run.optimizer.learningRate))

@@ -82,14 +82,28 @@ struct TrainVAECommand: ImageTrainJob {
     @OptionGroup(title: "Model and engine") var model: OutputOptions
     @OptionGroup(title: "VAE objective") var loss: VAELossOptions
     @Option(help: "Latent dimension (default 256 for MNIST / one channel, 1024 for CIFAR-10 / three).") var latent: Int?
+    @Option(help: "A classifier model file: its test accuracy on sampled reconstructions joins the curve (purified_accuracy).")
+    var monitorClassifier: String?
+    @Option(help: "Measure --monitor-classifier every N epochs (and at the last).") var monitorEvery: Int = 2
+    @Option(help: "With --initial-weights: that run's .curve.csv; its epochs open this run's curve and count towards --epochs.")
+    var priorCurve: String?
 
     static let job = "vae"
 
-    func validate() throws { try imageFolder.requireSource(data) }
+    func validate() throws {
+        try imageFolder.requireSource(data)
+        guard monitorEvery >= 1 else { throw ValidationError("--monitor-every must be at least 1") }
+        guard priorCurve == nil || model.initialWeights != nil else {
+            throw ValidationError("--prior-curve continues the curve of --initial-weights; give both")
+        }
+    }
 
     func trainingOptions() -> TrainingOptions {
         var o = commonOptions()
         loss.apply(to: &o)
+        o.monitorClassifier = monitorClassifier
+        o.monitorEvery = monitorEvery
+        o.priorCurve = priorCurve
         return o
     }
 

@@ -99,6 +99,44 @@ struct TrainingTests {
         #expect(try ModelFile.load(patch.url).architecture.inputShape == [4, 4, 1])
     }
 
+    /// Continuing a VAE (`--initial-weights` + `--prior-curve`) keeps one curve with one epoch
+    /// numbering, and a monitor classifier's accuracy after purification joins the curve on
+    /// every `monitorEvery`-th epoch and the last, as an empty cell elsewhere.
+    @Test func vaeContinuation_keepsOneCurve_andMonitorsPurifiedAccuracy() throws {
+        let dir = temp()
+        let arch = Self.denseVAE(name: "toy-vae-c")
+        var first = Self.options(dir)
+        first.epochs = 2
+        let run1 = try Trainer(options: first, log: { _ in }).trainVAE(arch, train: Self.toyData(count: 64, seed: 1),
+                                                                      test: Self.toyData(count: 16, seed: 2), patch: nil, resume: false)
+        let classifierURL = try ModelFile.save(.classifier(try Self.trainedClassifier(epochs: 2, images: 64)),
+                                               architecture: Self.classifier, to: dir.appendingPathComponent("cls"))
+        var next = Self.options(temp())
+        next.epochs = 5
+        next.initialWeights = run1.url.path
+        next.priorCurve = run1.url.deletingLastPathComponent().appendingPathComponent("toy-vae-c.curve.csv").path
+        next.monitorClassifier = classifierURL.path
+        next.monitorEvery = 2
+        let lines = LineCollector()
+        let run2 = try Trainer(options: next, log: { lines.append($0) }).trainVAE(
+            arch, train: Self.toyData(count: 64, seed: 1), test: Self.toyData(count: 16, seed: 2), patch: nil, resume: false)
+        #expect(run2.history.map(\.epoch) == [1, 2, 3, 4, 5])
+        #expect(abs(run2.history[1].testMetric - run1.history[1].testMetric) < 1e-5, "the prior epochs are kept as they were")
+        #expect(run2.history.map { $0.purifiedAccuracy != nil } == [false, false, false, true, true])
+        #expect(run2.history.compactMap(\.purifiedAccuracy).allSatisfy { (0...1).contains($0) })
+        #expect(lines.all.contains { $0.contains("after purification") })
+        let csv = try String(contentsOf: run2.url.deletingLastPathComponent().appendingPathComponent("toy-vae-c.curve.csv"), encoding: .utf8)
+        let rows = csv.split(separator: "\n").map { $0.split(separator: ",", omittingEmptySubsequences: false) }
+        #expect(rows[0].last == "purified_accuracy" && rows.count == 6)
+        #expect(rows[3].last == "" && rows[4].last != "")
+        // The written curve reads back as written.
+        let back = try CurveFile.read(run2.url.deletingLastPathComponent().appendingPathComponent("toy-vae-c.curve.csv"))
+        #expect(back.map(\.epoch) == [1, 2, 3, 4, 5] && back[3].purifiedAccuracy != nil && back[2].purifiedAccuracy == nil)
+        let bad = dir.appendingPathComponent("bad.csv")
+        try "epoch,loss\n1,2\n".write(to: bad, atomically: true, encoding: .utf8)
+        #expect(throws: NeuralNetError.self) { try CurveFile.read(bad) }
+    }
+
     /// The toy classifier trained for `epochs` on `images` toy images: the guide of the guided tests.
     static func trainedClassifier(epochs: Int, images: Int) throws -> Sequential {
         var o = options(Self.temp())
