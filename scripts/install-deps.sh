@@ -6,17 +6,21 @@
 #   scripts/install-deps.sh --test     also the tools the test suite uses (openssl CLI, curl, chromium for the demo page test,
 #                                      python3 + the client tests' venv at .build/py: tritonclient, kserve, prometheus_client)
 #   scripts/install-deps.sh --runtime  only the shared libraries (the Docker runtime stage)
+#   scripts/install-deps.sh --bench    the build libraries and the load generator (wrk) that
+#                                      scripts/load.sh drives; the peer's venv: bench/peer/setup.sh
 set -euo pipefail
 
 build=(pkg-config libopenblas-dev libpng-dev zlib1g-dev libssl-dev libturbojpeg0-dev libjpeg62-turbo-dev)
 runtime=(libopenblas0-pthread libpng16-16 zlib1g libssl3 libturbojpeg0 curl ca-certificates)
 testing=(openssl curl chromium python3 python3-venv)
+benching=(wrk curl python3 python3-venv)
 
 case "${1:-}" in
   --runtime) wanted=("${runtime[@]}") ;;
   --test)    wanted=("${build[@]}" "${testing[@]}") ;;
+  --bench)   wanted=("${build[@]}" "${benching[@]}") ;;
   "")        wanted=("${build[@]}") ;;
-  *) echo "usage: $0 [--test|--runtime]" >&2; exit 2 ;;
+  *) echo "usage: $0 [--test|--runtime|--bench]" >&2; exit 2 ;;
 esac
 
 missing=()

@@ -82,7 +82,7 @@ auth=()
 if [ -n "${LOAD_API_KEY:-}" ]; then auth=(-H "X-API-Key: $LOAD_API_KEY"); export WRK_API_KEY="$LOAD_API_KEY"; fi
 
 [ -x "$vg" ] || { echo "load.sh: no vaeguard binary at $vg (build it: swift build -c release, or set VAEGUARD_BIN)" >&2; exit 1; }
-command -v wrk >/dev/null || { echo "load.sh: wrk is not installed (apt-get install wrk)" >&2; exit 1; }
+command -v wrk >/dev/null || { echo "load.sh: wrk is not installed (scripts/install-deps.sh --bench)" >&2; exit 1; }
 command -v curl >/dev/null || { echo "load.sh: curl is not installed" >&2; exit 1; }
 
 scenario_spec() {  # name -> "model purifier image"
