@@ -103,14 +103,19 @@ public struct LayerCase: Sendable {
         }
     }
 
-    /// The sgemm shape of one forward block (`ComputeSettings.convBlockRows` rows of im2col for a
-    /// conv, the whole batch for a dense layer): the best the layer can do if the GEMM itself is
-    /// the limit.
+    /// The sgemm shape of one forward block (`ComputeSettings.blockRows(rowLength:)` rows of the
+    /// column block for a conv, the whole batch for a dense layer): the best the layer can do if
+    /// the GEMM itself is the limit. Convolutions that narrow (F < C) run in the col2im form
+    /// (`k·k·F` output columns, inner dimension C), the others in the im2col form.
     public func forwardGEMMShape(batch n: Int) -> (m: Int, n: Int, k: Int) {
-        let block = ComputeSettings.current.convBlockRows
+        let settings = ComputeSettings.current
         switch kind {
-        case let .conv(c, f, k, h, w): return (min(block, n * h * w), f, k * k * c)
-        case let .convTranspose(c, f, k, h, w): return (min(block, n * h * w), k * k * f, c)
+        case let .conv(c, f, k, h, w), let .convTranspose(c, f, k, h, w):
+            if f < c {
+                let rows = max(1, settings.blockRows(rowLength: k * k * f) / (h * w)) * h * w
+                return (min(rows, n * h * w), k * k * f, c)
+            }
+            return (min(settings.blockRows(rowLength: k * k * c), n * h * w), f, k * k * c)
         case let .dense(i, o): return (n, o, i)
         }
     }

@@ -5,7 +5,7 @@ import Engine
 /// `y[n, i, j, f] = b[f] + Σ_{ky,kx,c} x[n, i+ky-p, j+kx-p, c] · W[ky, kx, c, f]`, p = (k-1)/2.
 /// Shapes: input `[N, H, W, C]`, output `[N, H, W, F]`, weight `[k, k, C, F]` (HWIO, as Keras),
 /// bias `[F]`. Lowered to im2col + one sgemm per block of output pixels.
-public final class Conv2D: Layer {
+public final class Conv2D: Layer, ActivationFusing {
     public let inChannels: Int
     public let outChannels: Int
     public let kernel: Int
@@ -36,8 +36,24 @@ public final class Conv2D: Layer {
     var weightMatrix: Tensor { weight.value.reshaped([kernel * kernel * inChannels, outChannels]) }
 
     public func forward(_ x: Tensor, context: inout ForwardContext) -> (output: Tensor, cache: LayerCache) {
-        let y = ConvKernels.forward(x, weight: weightMatrix, bias: bias.value, kernel: kernel, outChannels: outChannels)
-        return (y, context.recordsCache ? LayerCache([x]) : .empty)
+        (convolve(x, activation: nil), context.recordsCache ? LayerCache([x]) : .empty)
+    }
+
+    func forward(_ x: Tensor, fusing activation: FusedActivation, context: inout ForwardContext)
+        -> (output: Tensor, cache: LayerCache) {
+        (convolve(x, activation: activation), context.recordsCache ? LayerCache([x]) : .empty)
+    }
+
+    /// In the form that moves less data (`ConvKernels.prefersScatter`): im2col for C ≤ F, the
+    /// col2im form with the flipped kernel for C > F (a 64→32 layer builds a 288-wide column
+    /// block instead of a 576-wide one). Both compute the same sums in another order.
+    func convolve(_ x: Tensor, activation: FusedActivation?) -> Tensor {
+        if ConvKernels.prefersScatter(inChannels: inChannels, outChannels: outChannels) {
+            return ConvKernels.scatter(x, weight: ConvKernels.flipped(weightMatrix, kernel: kernel), bias: bias.value,
+                                       activation: activation, kernel: kernel, outChannels: outChannels)
+        }
+        return ConvKernels.forward(x, weight: weightMatrix, bias: bias.value, activation: activation,
+                                   kernel: kernel, outChannels: outChannels)
     }
 
     public func backward(_ dy: Tensor, cache: LayerCache, gradients: GradientStore?) -> Tensor {

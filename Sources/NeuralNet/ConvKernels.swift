@@ -1,19 +1,23 @@
+import Foundation
 import Engine
 
 /// The three GEMM-lowered operations of a stride-1 "same" convolution on NHWC tensors,
 /// shared by `Conv2D` (forward = `forward`) and `ConvTranspose2D` (forward = `backwardData`).
 ///
 /// `weight` is the `[k·k·C, F]` matrix (HWIO order). Work is split over the cores with
-/// Dispatch in blocks of `ComputeSettings.current.convBlockRows` im2col rows, each block one sgemm.
+/// Dispatch in blocks of `ComputeSettings.current.blockRows(rowLength:)` rows, each block one sgemm.
 enum ConvKernels {
-    /// `y[N,H,W,F] = im2col(x) · W (+ bias)`.
-    static func forward(_ x: Tensor, weight: Tensor, bias: Tensor?, kernel k: Int, outChannels f: Int) -> Tensor {
+    /// `y[N,H,W,F] = activation(im2col(x) · W + bias)`. The bias and the activation are applied
+    /// to each block right after its GEMM, while it is in cache.
+    static func forward(_ x: Tensor, weight: Tensor, bias: Tensor?, activation: FusedActivation? = nil,
+                        kernel k: Int, outChannels f: Int) -> Tensor {
         let (n, h, w, c) = (x.shape[0], x.shape[1], x.shape[2], x.shape[3])
         let kkc = k * k * c
         let totalRows = n * h * w
-        let block = ComputeSettings.current.convBlockRows
+        let block = ComputeSettings.current.blockRows(rowLength: kkc)
         let chunks = Parallel.chunkCount(flops: 2 * Double(totalRows) * Double(kkc) * Double(f), count: totalRows,
                                          maxChunks: ComputeSettings.current.parallelism)
+        let biasValues = bias?.storage ?? []
         // Not zero-filled: the blocks cover every row and sgemm (beta = 0) writes every element,
         // so a zero fill would only be one more pass over the whole output.
         let out = [Float](unsafeUninitializedCapacity: totalRows * f) { op, initialized in
@@ -21,59 +25,112 @@ enum ConvKernels {
             guard totalRows * f > 0 else { return }
             x.storage.withUnsafeBufferPointer { xp in
                 weight.storage.withUnsafeBufferPointer { wp in
-                    let xBase = xp.baseAddress!, wBase = wp.baseAddress!, oBase = op.baseAddress!
-                    Parallel.forEachChunk(count: totalRows, maxChunks: chunks) { rows in
-                        let col = UnsafeMutablePointer<Float>.allocate(capacity: min(block, rows.count) * kkc)
-                        defer { col.deallocate() }
-                        var start = rows.lowerBound
-                        while start < rows.upperBound {
-                            let count = min(block, rows.upperBound - start)
-                            Im2Col.forward(input: xBase, height: h, width: w, channels: c, kernel: k,
-                                           rowStart: start, rows: count, col: col)
-                            GEMM.sgemm(m: count, n: f, k: kkc, a: col, lda: kkc, b: wBase, ldb: f,
-                                       c: oBase + start * f, ldc: f)
-                            start += count
+                    biasValues.withUnsafeBufferPointer { bp in
+                        let xBase = xp.baseAddress!, wBase = wp.baseAddress!, oBase = op.baseAddress!
+                        let bBase = bias == nil ? nil : bp.baseAddress
+                        Parallel.forEachChunk(count: totalRows, maxChunks: chunks) { rows in
+                            let col = UnsafeMutablePointer<Float>.allocate(capacity: min(block, rows.count) * kkc)
+                            defer { col.deallocate() }
+                            var start = rows.lowerBound
+                            while start < rows.upperBound {
+                                let count = min(block, rows.upperBound - start)
+                                Im2Col.forward(input: xBase, height: h, width: w, channels: c, kernel: k,
+                                               rowStart: start, rows: count, col: col)
+                                GEMM.sgemm(m: count, n: f, k: kkc, a: col, lda: kkc, b: wBase, ldb: f,
+                                           c: oBase + start * f, ldc: f)
+                                FusedActivation.finish(oBase + start * f, rows: count, channels: f,
+                                                       bias: bBase, activation: activation)
+                                start += count
+                            }
                         }
                     }
                 }
             }
         }
-        var y = Tensor(shape: [n, h, w, f], storage: out)
-        if let bias { y.addChannelBias(bias) }
-        return y
+        return Tensor(shape: [n, h, w, f], storage: out)
     }
 
     /// `dx[N,H,W,C] = col2im(dy · Wᵀ)`: the input gradient of `forward`, and the forward pass
-    /// of a transposed convolution. Split over batch items, since col2im of neighbouring rows
-    /// of one image writes to the same pixels.
+    /// of a transposed convolution. See `scatter`.
     static func backwardData(_ dy: Tensor, weight: Tensor, kernel k: Int, inChannels c: Int) -> Tensor {
-        let (n, h, w, f) = (dy.shape[0], dy.shape[1], dy.shape[2], dy.shape[3])
-        let kkc = k * k * c
-        var dx = [Float](repeating: 0, count: n * h * w * c)
-        let block = ComputeSettings.current.convBlockRows
-        dy.storage.withUnsafeBufferPointer { dyp in
-            weight.storage.withUnsafeBufferPointer { wp in
-                dx.withUnsafeMutableBufferPointer { dxp in
-                    let dyBase = dyp.baseAddress!, wBase = wp.baseAddress!, dxBase = dxp.baseAddress!
-                    Parallel.forEachChunk(count: n, maxChunks: ComputeSettings.current.parallelism) { items in
-                        let rows = (items.lowerBound * h * w)..<(items.upperBound * h * w)
-                        let col = UnsafeMutablePointer<Float>.allocate(capacity: min(block, rows.count) * kkc)
-                        defer { col.deallocate() }
-                        var start = rows.lowerBound
-                        while start < rows.upperBound {
-                            let count = min(block, rows.upperBound - start)
-                            GEMM.sgemm(transB: true, m: count, n: kkc, k: f, a: dyBase + start * f, lda: f,
-                                       b: wBase, ldb: f, c: col, ldc: kkc)
-                            Im2Col.backward(col: col, height: h, width: w, channels: c, kernel: k,
-                                            rowStart: start, rows: count, inputGrad: dxBase)
-                            start += count
+        scatter(dy, weight: weight, bias: nil, kernel: k, outChannels: c)
+    }
+
+    /// `y[N,H,W,F] = activation(col2im(x · Uᵀ) + bias)` for `U` `[k·k·F, C]`, `x` `[N,H,W,C]`:
+    /// every input pixel's contribution to its k×k neighbourhood, added in place. The same
+    /// convolutions as `forward` (with the kernel flipped, `flipped(_:kernel:)`), but its column
+    /// block is `k·k·F` wide where im2col's is `k·k·C`: the cheaper form when F < C (a 64→3
+    /// layer writes 27 floats per pixel here against 576 there, and its GEMM has 27 output
+    /// columns instead of 3). Split over batch items (col2im of neighbouring rows of one image
+    /// writes to the same pixels); each block holds whole images, so once its col2im is done
+    /// its outputs are final and the bias and activation are applied while they are in cache.
+    static func scatter(_ x: Tensor, weight u: Tensor, bias: Tensor?, activation: FusedActivation? = nil,
+                        kernel k: Int, outChannels f: Int) -> Tensor {
+        let (n, h, w, c) = (x.shape[0], x.shape[1], x.shape[2], x.shape[3])
+        let kkf = k * k * f
+        let pixels = h * w
+        let imagesPerBlock = max(1, ComputeSettings.current.blockRows(rowLength: kkf) / max(1, pixels))
+        let chunks = Parallel.chunkCount(flops: 2 * Double(n * pixels) * Double(kkf) * Double(c), count: n,
+                                         maxChunks: ComputeSettings.current.parallelism, minRows: 1)
+        let biasValues = bias?.storage ?? []
+        let out = [Float](unsafeUninitializedCapacity: n * pixels * f) { op, initialized in
+            initialized = n * pixels * f
+            guard n * pixels * f > 0 else { return }
+            x.storage.withUnsafeBufferPointer { xp in
+                u.storage.withUnsafeBufferPointer { up in
+                    biasValues.withUnsafeBufferPointer { bp in
+                        let xBase = xp.baseAddress!, uBase = up.baseAddress!, oBase = op.baseAddress!
+                        let bBase = bias == nil ? nil : bp.baseAddress
+                        Parallel.forEachChunk(count: n, maxChunks: chunks) { items in
+                            let col = UnsafeMutablePointer<Float>.allocate(capacity: min(imagesPerBlock, items.count) * pixels * kkf)
+                            defer { col.deallocate() }
+                            var item = items.lowerBound
+                            while item < items.upperBound {
+                                let images = min(imagesPerBlock, items.upperBound - item)
+                                let (start, count) = (item * pixels, images * pixels)
+                                (oBase + start * f).initialize(repeating: 0, count: count * f)
+                                if c > 0 {
+                                    GEMM.sgemm(transB: true, m: count, n: kkf, k: c, a: xBase + start * c, lda: c,
+                                               b: uBase, ldb: c, c: col, ldc: kkf)
+                                    Im2Col.backward(col: col, height: h, width: w, channels: f, kernel: k,
+                                                    rowStart: start, rows: count, inputGrad: oBase)
+                                }
+                                FusedActivation.finish(oBase + start * f, rows: count, channels: f,
+                                                       bias: bBase, activation: activation)
+                                item += images
+                            }
                         }
                     }
                 }
             }
         }
-        return Tensor(shape: [n, h, w, c], storage: dx)
+        return Tensor(shape: [n, h, w, f], storage: out)
     }
+
+    /// The matrix of the same convolution in the other form: `[k·k·A, B]` (taps, then `A`
+    /// channels, rows; `B` columns) → `[k·k·B, A]`, the kernel turned by 180° and the channel
+    /// axes swapped. `y[q] = Σ_d x[q+d]·W[d]` (im2col form) equals `Σ_d x[q−d]·W[−d]` (col2im
+    /// form), so `forward(x, W)` = `scatter(x, flipped(W))` and `scatter(x, U)` =
+    /// `forward(x, flipped(U))`; flipping twice gives the matrix back.
+    static func flipped(_ m: Tensor, kernel k: Int) -> Tensor {
+        let b = m.shape[1], a = m.shape[0] / (k * k)
+        let src = m.storage
+        let v = [Float](unsafeUninitializedCapacity: k * k * a * b) { out, initialized in
+            for i in 0..<k {
+                for j in 0..<k {
+                    let s = ((k - 1 - i) * k + (k - 1 - j)) * a * b   // m[tap k-1-i, k-1-j] is [A, B]
+                    let d = (i * k + j) * b * a                       // result[tap i, j] is [B, A]
+                    for x in 0..<b { for y in 0..<a { out[d + x * a + y] = src[s + y * b + x] } }
+                }
+            }
+            initialized = k * k * a * b
+        }
+        return Tensor(shape: [k * k * b, a], storage: v)
+    }
+
+    /// Whether the col2im form (`scatter`) moves less data than the im2col form (`forward`) for
+    /// a convolution from `c` to `f` channels: its column block is `k·k·f` wide against `k·k·c`.
+    static func prefersScatter(inChannels c: Int, outChannels f: Int) -> Bool { f < c }
 
     /// `dW[k·k·C, F] = im2col(x)ᵀ · dy`, summed over the batch (per-worker partial sums).
     static func backwardWeight(_ x: Tensor, _ dy: Tensor, kernel k: Int) -> Tensor {

@@ -5,7 +5,7 @@ import Engine
 /// `y = col2im(x · Wᵀ) + b` with weight `[k, k, F_out, C_in]` (Keras's Conv2DTranspose layout),
 /// input `[N, H, W, C_in]`, output `[N, H, W, F_out]`. Forward is a convolution with the
 /// flipped kernel and backward is Conv2D's forward, so both reuse `ConvKernels`.
-public final class ConvTranspose2D: Layer {
+public final class ConvTranspose2D: Layer, ActivationFusing {
     public let inChannels: Int
     public let outChannels: Int
     public let kernel: Int
@@ -39,29 +39,30 @@ public final class ConvTranspose2D: Layer {
     /// The same operator as an ordinary convolution: with stride 1 and "same" padding,
     /// `y[q] = Σ_d x[q−d]·W[d]` equals `Σ_d x[q+d]·V[d]` for `V[d] = W[−d]` (the kernel
     /// flipped in both spatial axes) with the channel axes swapped: `[k·k·C_in, F_out]`.
-    var flippedConvMatrix: Tensor {
-        let (k, f, c) = (kernel, outChannels, inChannels)
-        let w = weight.value.storage
-        let v = [Float](unsafeUninitializedCapacity: k * k * c * f) { out, initialized in
-            for i in 0..<k {
-                for j in 0..<k {
-                    let src = ((k - 1 - i) * k + (k - 1 - j)) * f * c   // W[k-1-i, k-1-j, :, :] is [F_out, C_in]
-                    let dst = (i * k + j) * c * f                       // V[i, j, :, :] is [C_in, F_out]
-                    for ci in 0..<c { for fo in 0..<f { out[dst + ci * f + fo] = w[src + fo * c + ci] } }
-                }
-            }
-            initialized = k * k * c * f
-        }
-        return Tensor(shape: [k * k * c, f], storage: v)
+    var flippedConvMatrix: Tensor { ConvKernels.flipped(weightMatrix, kernel: kernel) }
+
+    /// Runs as `im2col(x) · V` rather than `col2im(x · Wᵀ)` where that moves less data
+    /// (`F_out ≥ C_in`): the GEMM's inner dimension is then `k·k·C_in` instead of `C_in` and its
+    /// output `F_out` columns instead of `k·k·F_out`, so sgemm runs near its peak and no col2im
+    /// pass is needed (the col2im form spent a third of patch purification in sgemm's output
+    /// pass and col2im). A narrowing layer (the patch decoder's last, 64→3) keeps the col2im
+    /// form: its im2col block would be 576 floats per pixel for a 3-column GEMM.
+    public func forward(_ x: Tensor, context: inout ForwardContext) -> (output: Tensor, cache: LayerCache) {
+        (convolve(x, activation: nil), context.recordsCache ? LayerCache([x]) : .empty)
     }
 
-    /// Runs as `im2col(x) · V` rather than `col2im(x · Wᵀ)`: the same FLOPs, but the GEMM's
-    /// inner dimension is `k·k·C_in` instead of `C_in` and its output `F_out` columns instead
-    /// of `k·k·F_out`, so sgemm runs near its peak and no col2im pass is needed (the old form
-    /// spent a third of patch purification in sgemm's output pass and col2im).
-    public func forward(_ x: Tensor, context: inout ForwardContext) -> (output: Tensor, cache: LayerCache) {
-        let y = ConvKernels.forward(x, weight: flippedConvMatrix, bias: bias.value, kernel: kernel, outChannels: outChannels)
-        return (y, context.recordsCache ? LayerCache([x]) : .empty)
+    func forward(_ x: Tensor, fusing activation: FusedActivation, context: inout ForwardContext)
+        -> (output: Tensor, cache: LayerCache) {
+        (convolve(x, activation: activation), context.recordsCache ? LayerCache([x]) : .empty)
+    }
+
+    func convolve(_ x: Tensor, activation: FusedActivation?) -> Tensor {
+        if ConvKernels.prefersScatter(inChannels: inChannels, outChannels: outChannels) {
+            return ConvKernels.scatter(x, weight: weightMatrix, bias: bias.value, activation: activation,
+                                       kernel: kernel, outChannels: outChannels)
+        }
+        return ConvKernels.forward(x, weight: flippedConvMatrix, bias: bias.value, activation: activation,
+                                   kernel: kernel, outChannels: outChannels)
     }
 
     public func backward(_ dy: Tensor, cache: LayerCache, gradients: GradientStore?) -> Tensor {

@@ -38,10 +38,23 @@ public final class Sequential: Sendable {
         var h = x
         var caches: [LayerCache] = []
         caches.reserveCapacity(layers.count)
-        for layer in layers {
-            let (y, cache) = layer.forward(h, context: &context)
+        var i = 0
+        while i < layers.count {
+            // A convolution followed by ReLU or sigmoid runs as one layer (bias and activation
+            // applied to each GEMM block in cache); the caches are those of the two layers.
+            if i + 1 < layers.count, let conv = layers[i] as? any ActivationFusing,
+               let activation = layers[i + 1] as? any FusableActivation {
+                let (y, cache) = conv.forward(h, fusing: activation.fused, context: &context)
+                caches.append(cache)
+                caches.append(activation.cache(forOutput: y, context: context))
+                h = y
+                i += 2
+                continue
+            }
+            let (y, cache) = layers[i].forward(h, context: &context)
             caches.append(cache)
             h = y
+            i += 1
         }
         return (h, caches)
     }
