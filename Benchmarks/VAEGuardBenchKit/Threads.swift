@@ -6,6 +6,8 @@ import Foundation
 ///   VAEGUARD_BENCH_ENGINE_THREADS  → `ComputeSettings.parallelism` of `settings` (default: the service's, = cores)
 ///   VAEGUARD_BENCH_BLAS_THREADS    → `BLASRuntime.setThreadCount` (default: the service's, 1)
 ///   VAEGUARD_BENCH_BLOCK_ROWS      → `ComputeSettings.convBlockRows` of `settings` (default: the engine's)
+///   VAEGUARD_BENCH_BLOCK_BYTES     → `ComputeSettings.convBlockBytes` of `settings` (default: the engine's)
+///   VAEGUARD_BENCH_PATCH_BATCH     → `PatchVAEPurifier.batchSize` of the patch rows (default: the purifier's)
 ///   VAEGUARD_BENCH_REF_THREADS     → OpenBLAS threads of the sgemm 1024³ reference that every
 ///                                    row's ratio divides by (default: `coresInUse`, 2 on the
 ///                                    2-core machines of docs/PERFORMANCE.md)
@@ -17,8 +19,12 @@ public enum BenchSettings {
         var settings = ComputeSettings.defaults
         if let s = env["VAEGUARD_BENCH_ENGINE_THREADS"], let n = Int(s), n > 0 { settings.parallelism = n }
         if let s = env["VAEGUARD_BENCH_BLOCK_ROWS"], let n = Int(s), n > 0 { settings.convBlockRows = n }
+        if let s = env["VAEGUARD_BENCH_BLOCK_BYTES"], let n = Int(s), n > 0 { settings.convBlockBytes = n }
         return settings
     }()
+
+    /// Patches per VAE batch in the patch-purification rows, when the environment sets one.
+    public static let patchBatch: Int? = Int(ProcessInfo.processInfo.environment["VAEGUARD_BENCH_PATCH_BATCH"] ?? "").flatMap { $0 > 0 ? $0 : nil }
 
     /// OpenBLAS's threads per call, from the environment (the engine's settings go through `bind`).
     public static func applyFromEnvironment() {
@@ -46,7 +52,7 @@ public enum BenchSettings {
 
     public static var summary: String {
         "engine parallelism \(settings.parallelism), OpenBLAS threads \(BLASRuntime.threadCount), "
-            + "convBlockRows \(settings.convBlockRows), BLAS kernel \(BLASRuntime.coreName)"
+            + "convBlockRows \(settings.convBlockRows), convBlockBytes \(settings.convBlockBytes), BLAS kernel \(BLASRuntime.coreName)"
     }
 }
 

@@ -328,7 +328,9 @@ public enum PurificationCases {
         return Workload(name: "patch VAE \(side)x\(side) stride \(stride)\(suffix)", group: .purification,
                         flops: Double(patches) * forwardFLOPs(architecture: PaperModels.patchVAEArchitecture),
                         items: 1, pixelsPerItem: side * side) {
-            let purifier = try! PatchVAEPurifier(vae: PaperModels.vae(PaperModels.patchVAEArchitecture), stride: stride)
+            let vae = PaperModels.vae(PaperModels.patchVAEArchitecture)
+            let purifier = try! BenchSettings.patchBatch.map { try PatchVAEPurifier(vae: vae, stride: stride, batchSize: $0) }
+                ?? PatchVAEPurifier(vae: vae, stride: stride)
             let x = randomTensor([1, side, side, 3], scale: 0.5)
             return {
                 var settings = ComputeSettings.current
@@ -439,6 +441,8 @@ public enum Catalogue {
             PurificationCases.patch(side: 299),
             PurificationCases.patch(side: 299, dispatch: .concurrentPerform),
             PurificationCases.patch(side: 1024),
+            PurificationCases.patch(side: 299, stride: 8),
+            PurificationCases.patch(side: 1024, stride: 8),
         ]
     }
 
