@@ -28,7 +28,7 @@ public struct ComputeSettings: Sendable, Equatable {
     /// GEMM: the block is written, then packed by sgemm, so it should stay in a core's L2 cache.
     /// 2048 rows of a 3×3×64 im2col are 4.7 MB, and 299² patch purification ran 1.3× faster with
     /// 256-row blocks (docs/PERFORMANCE.md, "Issue 21, session 6"). Caps `convBlockRows`.
-    public var convBlockBytes: Int
+    public var convBlockBytes: Int = 512 << 10
 
     /// How `Parallel.forEachChunk` hands chunks to the cores. Both are measured in
     /// docs/PERFORMANCE.md ("concurrentPerform or queues"); `queues` is the default, because
@@ -36,21 +36,13 @@ public struct ComputeSettings: Sendable, Equatable {
     public var dispatch: DispatchStrategy
 
     public init(parallelism: Int = ProcessInfo.processInfo.activeProcessorCount, convBlockRows: Int = 2048,
-                dispatch: DispatchStrategy = .queues, convBlockBytes: Int = 512 << 10) {
+                dispatch: DispatchStrategy = .queues) {
         self.parallelism = parallelism
         self.convBlockRows = convBlockRows
         self.dispatch = dispatch
-        self.convBlockBytes = convBlockBytes
     }
 
-    /// Rows per column block for rows of `rowLength` floats: `convBlockRows`, fewer where the
-    /// block would outgrow `convBlockBytes`, at least 16 (sgemm wants some rows to amortise
-    /// packing the weights).
-    public func blockRows(rowLength: Int) -> Int {
-        min(convBlockRows, max(16, convBlockBytes / (4 * max(1, rowLength))))
-    }
-
-    /// The defaults: one chunk per active core, blocks of ≤ 2048 rows and ≤ 512 KiB, `queues`.
+    /// The defaults: one chunk per active core, 2048-row blocks, `queues`.
     public static let defaults = ComputeSettings()
 
     /// The settings in effect for the current task (or thread); `defaults` unless bound.
@@ -64,4 +56,13 @@ public struct ComputeSettings: Sendable, Equatable {
 /// caller and the helpers claim chunks from a shared counter; a call nested in a chunk runs inline.
 public enum DispatchStrategy: String, Sendable, CaseIterable {
     case concurrentPerform, queues
+}
+
+extension ComputeSettings {
+    /// Rows per column block for rows of `rowLength` floats: `convBlockRows`, fewer where the
+    /// block would outgrow `convBlockBytes`, at least 16 (sgemm wants some rows to amortise
+    /// packing the weights).
+    public func blockRows(rowLength: Int) -> Int {
+        min(convBlockRows, max(16, convBlockBytes / (4 * max(1, rowLength))))
+    }
 }

@@ -10,7 +10,11 @@ import TestSupport
 @Suite("Fused and col2im-form convolutions", .computeBound)
 struct FusedConvTests {
     /// Small blocks and more workers than chunks, so blocking and splitting really run.
-    static let blocked = ComputeSettings(parallelism: 3, convBlockRows: 64, convBlockBytes: 4 << 10)
+    static let blocked: ComputeSettings = {
+        var settings = ComputeSettings(parallelism: 3, convBlockRows: 64)
+        settings.convBlockBytes = 4 << 10
+        return settings
+    }()
 
     static func randomBias(_ p: Parameter, seed: UInt64) {
         p.value = GradientCheck.randomTensor(p.shape, seed: seed)
