@@ -33,8 +33,11 @@ try:
         try:
             conn = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
             conn.request("GET", "/readyz")
-            if conn.getresponse().read() is not None:
+            ready = conn.getresponse()
+            ready.read()
+            if ready.status == 200:
                 break
+            time.sleep(0.5)
         except Exception:
             time.sleep(0.5)
     print("| model | purifier | n | total p50 | p90 | p99 | decode p50 | queue p50 | purify p50 | classify p50 | client round trip p50 |")
@@ -47,7 +50,10 @@ try:
         for i in range(reps + 50):
             t0 = time.perf_counter()
             conn.request("POST", path, body=image, headers={"Content-Type": "image/png"})
-            reply = json.loads(conn.getresponse().read())
+            response = conn.getresponse()
+            reply = json.loads(response.read())
+            if response.status != 200:
+                sys.exit(f"{path}: HTTP {response.status}: {reply}")
             rt = (time.perf_counter() - t0) * 1e3
             if i >= 50:
                 rows.append((reply["timings"], rt))
