@@ -27,8 +27,40 @@ public enum CertificationCases {
         }
     }
 
+    /// The noise of one batch of noisy copies on its own (no forward pass): the ziggurat fill
+    /// that `noisyCopies` uses, and the Box–Muller loop (`nextNormal`) it replaced, per value
+    /// `image[i] + σ·z`, one generator per copy as `noisyCopies` splits them. Items: values.
+    public static func noise(_ name: String, values: Int, copies: Int, boxMuller: Bool) -> Workload {
+        Workload(name: "\(name) noise \(boxMuller ? "box-muller" : "ziggurat") b\(copies)", group: .model, items: values * copies) {
+            let image = randomTensor([values], scale: 0.5).storage
+            return {
+                var out = [Float](repeating: 0, count: values * copies)
+                var rng = RandomSource(seed: 1)
+                out.withUnsafeMutableBufferPointer { o in
+                    image.withUnsafeBufferPointer { pixels in
+                        for copy in 0..<copies {
+                            var g = rng.split()
+                            let row = o.baseAddress! + copy * values
+                            if boxMuller {
+                                for i in 0..<values { row[i] = pixels[i] + 0.25 * g.nextNormal() }
+                            } else {
+                                g.fillNormal(row, count: values, adding: pixels.baseAddress!, scale: 0.25)
+                            }
+                        }
+                    }
+                }
+                consume(out)
+            }
+        }
+    }
+
     public static var all: [Workload] {
         [
+            // One thread's noise for a b100 batch: what the sampling rows below spend besides the GEMMs.
+            noise("mnist", values: 784, copies: 100, boxMuller: true),
+            noise("mnist", values: 784, copies: 100, boxMuller: false),
+            noise("cifar", values: 3072, copies: 100, boxMuller: true),
+            noise("cifar", values: 3072, copies: 100, boxMuller: false),
             // n = 100 and 1,000 at the service's certification.batchSize (100), MNIST, both denoisers.
             sampling("mnist", classifier: PaperArchitectures.mnistClassifier(), vae: nil, n: 100, batch: 100),
             sampling("mnist", classifier: PaperArchitectures.mnistClassifier(), vae: PaperArchitectures.mnistVAE(), n: 100, batch: 100),

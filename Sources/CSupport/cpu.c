@@ -27,6 +27,7 @@ int vg_cpu_detect(vg_cpu_info *info) {
     info->sse42 = (c >> 20) & 1;
     info->fma = (c >> 12) & 1;
     info->avx = (c >> 28) & 1;
+    info->f16c = (c >> 29) & 1;
     int osxsave = (c >> 27) & 1;
     if (osxsave) {
         uint64_t xcr0 = vg_xgetbv();

@@ -60,7 +60,9 @@ public struct SmoothedClassifier<Base: BaseClassifier>: Sendable {
     /// `count` copies of one image plus independent N(0, σ²) noise, `[count] + shape`: no
     /// clipping, as in Cohen et al. Each copy's noise comes from its own generator split off
     /// `rng`, so the copies are filled in parallel and a seed gives the same noise whatever the
-    /// number of cores.
+    /// number of cores. The noise is drawn with the ziggurat method (`RandomSource.fillNormal`,
+    /// since issue 21 session 6; before, Box–Muller): same distribution, another stream, so a
+    /// seed reproduces its counts but not the ones earlier versions gave.
     public static func noisyCopies(of image: [Float], shape: [Int], count: Int, sigma: Float,
                                    rng: inout RandomSource) -> Tensor {
         let size = image.count
@@ -68,11 +70,13 @@ public struct SmoothedClassifier<Base: BaseClassifier>: Sendable {
         let generators = (0..<count).map { _ in rng.split() }
         out.storage.withUnsafeMutableBufferPointer { buffer in
             let base = buffer.baseAddress!
-            Parallel.forEachChunk(count: count, maxChunks: max(1, ComputeSettings.current.parallelism)) { range in
-                for copy in range {
-                    var g = generators[copy]
-                    let row = base + copy * size
-                    for i in 0..<size { row[i] = image[i] + sigma * g.nextNormal() }
+            image.withUnsafeBufferPointer { pixels in
+                let pixels = pixels.baseAddress!
+                Parallel.forEachChunk(count: count, maxChunks: max(1, ComputeSettings.current.parallelism)) { range in
+                    for copy in range {
+                        var g = generators[copy]
+                        g.fillNormal(base + copy * size, count: size, adding: pixels, scale: sigma)
+                    }
                 }
             }
         }

@@ -35,14 +35,24 @@ public struct ComputeSettings: Sendable, Equatable {
     /// on Linux `concurrentPerform`'s chunks occupy the threads of Swift's cooperative pool.
     public var dispatch: DispatchStrategy
 
+    /// Whether one- and two-row products with large dense layers read a float16 copy of the
+    /// weights (`HalfPrecisionMatrix`, where the CPU has F16C/AVX2/FMA): a batch-1 request is
+    /// bound by streaming the weights, and float16 halves the stream. Batches keep float32.
+    /// `VAEGUARD_HALF_WEIGHTS=0` turns it off for the CLI and the server.
+    public var halfPrecisionWeights: Bool
+
     public init(parallelism: Int = ProcessInfo.processInfo.activeProcessorCount, convBlockRows: Int = 2048,
-                dispatch: DispatchStrategy = .queues) {
+                dispatch: DispatchStrategy = .queues, halfPrecisionWeights: Bool = ComputeSettings.halfPrecisionFromEnvironment) {
         self.parallelism = parallelism
         self.convBlockRows = convBlockRows
         self.dispatch = dispatch
+        self.halfPrecisionWeights = halfPrecisionWeights
     }
 
-    /// The defaults: one chunk per active core, 2048-row blocks, `queues`.
+    /// Off when the environment has `VAEGUARD_HALF_WEIGHTS=0`, on otherwise.
+    public static let halfPrecisionFromEnvironment = ProcessInfo.processInfo.environment["VAEGUARD_HALF_WEIGHTS"] != "0"
+
+    /// The defaults: one chunk per active core, 2048-row blocks, `queues`, float16 batch-1 weights.
     public static let defaults = ComputeSettings()
 
     /// The settings in effect for the current task (or thread); `defaults` unless bound.

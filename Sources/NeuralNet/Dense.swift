@@ -1,4 +1,5 @@
 import Engine
+import Synchronization
 
 /// Fully connected layer: `y = x · W + b`.
 ///
@@ -8,6 +9,13 @@ public final class Dense: Layer {
     public let outFeatures: Int
     public let weight: Parameter
     public let bias: Parameter
+    /// The float16 copy of `weight` for one- and two-row forward passes, with the weight
+    /// generation it was made from (nil matrix: the weights do not fit float16).
+    private let halfWeights = Mutex<(generation: UInt64, matrix: HalfPrecisionMatrix?)?>(nil)
+
+    /// Layers with fewer weights stay float32 at batch 1: up to 1 MB of float32 stays in the
+    /// caches between requests, so a float16 copy would change results for no time saved.
+    static let halfPrecisionMinimumWeights = 1 << 18
 
     public init(inFeatures: Int, outFeatures: Int, name: String, rng: inout RandomSource) {
         self.inFeatures = inFeatures
@@ -29,7 +37,8 @@ public final class Dense: Layer {
         let n = x.batchSize
         var y = Tensor(shape: [n, outFeatures])
         Dense.rowParallelGEMM(rows: n, a: x.storage, k: inFeatures, b: weight.value.storage, transB: false,
-                              n: outFeatures, into: &y.storage)
+                              n: outFeatures, half: n <= Dense.matrixVectorRows ? halfPrecisionWeights() : nil,
+                              into: &y.storage)
         y.addChannelBias(bias.value)
         return (y, context.recordsCache ? LayerCache([x]) : .empty)
     }
@@ -72,7 +81,27 @@ public final class Dense: Layer {
     /// (copies them once into its packed layout, then reads that copy).
     static let matrixVectorRows = 2
 
-    static func rowParallelGEMM(rows: Int, a: [Float], k: Int, b: [Float], transB: Bool, n: Int, into c: inout [Float]) {
+    /// The float16 copy of the weights for a one- or two-row product, built on first use and
+    /// again after the weights change; nil where `ComputeSettings.halfPrecisionWeights` is off,
+    /// the layer is small, the CPU lacks F16C/AVX2/FMA or a weight is outside float16's range.
+    func halfPrecisionWeights() -> HalfPrecisionMatrix? {
+        guard ComputeSettings.current.halfPrecisionWeights, inFeatures * outFeatures >= Dense.halfPrecisionMinimumWeights,
+              HalfPrecisionMatrix.isSupported else { return nil }
+        let generation = weight.generation
+        return halfWeights.withLock { cache in
+            if let cache, cache.generation == generation { return cache.matrix }
+            let matrix = weight.value.storage.withUnsafeBufferPointer {
+                HalfPrecisionMatrix($0.baseAddress!, rows: inFeatures, columns: outFeatures)
+            }
+            cache = (generation, matrix)
+            return matrix
+        }
+    }
+
+    /// - Parameter half: a float16 copy of `b` (k×n, not transposed) to read instead of `b`
+    ///   when `rows` ≤ `matrixVectorRows`.
+    static func rowParallelGEMM(rows: Int, a: [Float], k: Int, b: [Float], transB: Bool, n: Int,
+                                half: HalfPrecisionMatrix? = nil, into c: inout [Float]) {
         let flops = 2 * Double(rows) * Double(k) * Double(n)
         a.withUnsafeBufferPointer { ap in
             b.withUnsafeBufferPointer { bp in
@@ -95,7 +124,10 @@ public final class Dense: Layer {
                         let lo = g.lowerBound * 16, hi = min(n, g.upperBound * 16)
                         // Columns lo..<hi of op(b): column offset in b, or row offset when transposed.
                         let part = bb + (transB ? lo * ldb : lo)
-                        if rows <= Dense.matrixVectorRows {
+                        if let half, !transB, rows <= Dense.matrixVectorRows {
+                            // Groups of 16 columns are the copy's panels.
+                            half.rowsTimesMatrix(count: rows, x: ab, ldx: k, panelRange: g, y: cb, ldy: n)
+                        } else if rows <= Dense.matrixVectorRows {
                             for r in 0..<rows {
                                 GEMM.rowTimesMatrix(transB: transB, n: hi - lo, k: k, x: ab + r * k, b: part, ldb: ldb,
                                                     y: cb + r * n + lo)

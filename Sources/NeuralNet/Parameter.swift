@@ -9,11 +9,25 @@ import Engine
 // Why unchecked: the contract above; inference reads `value` lock-free on many threads, and a lock per read would slow the hot path.
 public final class Parameter: @unchecked Sendable {
     public let name: String
-    public var value: Tensor
+    /// The tensor. Every write, in-place ones included (optimisers, BatchNorm statistics),
+    /// bumps `generation`. A `_modify` accessor rather than `didSet`: with `didSet` an in-place
+    /// write (`value.storage.withUnsafeMutableBufferPointer`) copied the whole tensor first.
+    public var value: Tensor {
+        _read { yield storedValue }
+        _modify {
+            generation &+= 1
+            yield &storedValue
+        }
+    }
+    private var storedValue: Tensor
+
+    /// Changes whenever `value` is written: copies derived from the weights (a float16 copy
+    /// for batch-1 products) are rebuilt when it differs from the one they were made from.
+    public private(set) var generation: UInt64 = 0
 
     public init(name: String, value: Tensor) {
         self.name = name
-        self.value = value
+        storedValue = value
     }
 
     public var shape: [Int] { value.shape }

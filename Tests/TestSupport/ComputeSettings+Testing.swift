@@ -9,3 +9,12 @@ extension ComputeSettings {
         return try $current.withValue(settings, operation: body)
     }
 }
+
+extension ComputeSettings {
+    /// Runs `body` with batch-1 float16 weight copies on or off (task-local, like `with(parallelism:)`).
+    public static func with<T>(halfPrecisionWeights: Bool, _ body: () throws -> T) rethrows -> T {
+        var settings = current
+        settings.halfPrecisionWeights = halfPrecisionWeights
+        return try $current.withValue(settings, operation: body)
+    }
+}

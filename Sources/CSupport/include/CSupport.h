@@ -4,4 +4,5 @@
 #include "vg_cpu.h"
 #include "vg_stdio.h"
 #include "vg_codecs.h"
+#include "vg_half.h"
 #endif

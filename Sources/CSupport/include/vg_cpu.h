@@ -8,7 +8,7 @@ typedef struct {
     char brand[49];
     int family;
     int model;
-    int sse42, avx, avx2, fma;
+    int sse42, avx, avx2, fma, f16c;
     int avx512f, avx512dq, avx512bw, avx512vl, avx512cd, avx512_bf16, avx512_fp16, amx_tile;
     int os_avx;      // the OS saves YMM state (XCR0 bits 1-2)
     int os_avx512;   // the OS saves ZMM/opmask state (XCR0 bits 5-7)
