@@ -113,7 +113,7 @@ var package = Package(
 
         .testTarget(name: "CLibraryTests", dependencies: ["CBLAS", "CPNG", "CJPEG", "CZlib", "COpenSSL", "CSupport"],
                     swiftSettings: swiftSettings),
-        .testTarget(name: "EngineTests", dependencies: ["Engine"], swiftSettings: swiftSettings),
+        .testTarget(name: "EngineTests", dependencies: ["Engine", "TestSupport"], swiftSettings: swiftSettings),
         .testTarget(name: "NeuralNetTests", dependencies: ["NeuralNet", "TestSupport"], exclude: ["Fixtures"], swiftSettings: swiftSettings),
         .testTarget(name: "DatasetsTests", dependencies: ["Datasets", "TestSupport"], swiftSettings: swiftSettings),
         .testTarget(name: "CertificationTests", dependencies: ["Certification", "Engine"], swiftSettings: swiftSettings),

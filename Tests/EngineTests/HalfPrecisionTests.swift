@@ -1,9 +1,10 @@
 import Testing
 import Engine
+import TestSupport
 
 /// The float16 conversions and the packed-panel matrix-vector kernel behind batch-1 dense
 /// layers (`HalfPrecisionMatrix`).
-@Suite("Float16 weights: conversions and kernel")
+@Suite("Float16 weights: conversions and kernel", .computeBound)
 struct HalfPrecisionTests {
     /// Float → half on the edge values: signed zeros, infinities, NaN, the largest half, the
     /// overflow threshold, normal/subnormal boundaries and ties (to even).

@@ -1,11 +1,12 @@
 import Foundation
 import Testing
 import Engine
+import TestSupport
 
 /// `RandomSource.fillNormal` (the ziggurat behind randomized smoothing's noise) draws standard
 /// normals: moments, tail frequencies across the ziggurat's layers and its tail start (r ≈ 3.44),
 /// the Kolmogorov–Smirnov distance to Φ, and reproducibility per seed.
-@Suite("Ziggurat normal fill")
+@Suite("Ziggurat normal fill", .computeBound)
 struct NormalFillTests {
     static func draw(_ n: Int, seed: UInt64) -> [Float] {
         var rng = RandomSource(seed: seed)
