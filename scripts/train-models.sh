@@ -68,9 +68,11 @@ for step in "${steps[@]}"; do
                           --model-version 1.2.0 ;;
     # Purifier-aware fine-tuning of the CIFAR-10 classifier (issue #20): half of every batch is
     # replaced by the continued VAE's sampled reconstructions, so the classifier learns its blur.
+    # The VAE is the cifar10-vae-1.2 step's final model, kept (committed) in
+    # checkpoints/cifar10-vae-1.2.final until it ships in models/.
     cifar10-classifier-vae-1.2)
                         run $step train classifier --dataset cifar10 --initial-weights models/cifar10-classifier.json \
-                          --purifier-vae runs/cifar10-vae-1.2/cifar10-vae.json --purified-fraction 0.5 --augment \
+                          --purifier-vae checkpoints/cifar10-vae-1.2.final/cifar10-vae.json --purified-fraction 0.5 --augment \
                           --epochs 6 --batch-size 128 --learning-rate 2e-4 --milestones 4 --weight-decay 1e-4 \
                           --name cifar10-classifier --checkpoints checkpoints/cifar10-classifier-1.2 \
                           --output runs/cifar10-classifier-1.2 --model-version 1.2.0 ;;
