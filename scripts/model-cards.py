@@ -43,15 +43,28 @@ def card(path):
         lines.append(f"| loss | {options.get('reconstructionLoss', '?')} + {options.get('klWeight', '?')} × KL ({options.get('klReduction', '?')} over latents) |")
     lines.append(f"| weights | `{arch['weights']}`, {arch.get('storage', 'F32')}, {len(data)/1e6:.1f} MB |")
     lines.append(f"| sha256 | `{hashlib.sha256(data).hexdigest()}` |")
-    if os.path.exists(base_curve):
-        rows = [r.split(",") for r in open(base_curve).read().split("\n")[1:] if r]
-        lines += ["", f"Curve of the run it started from (`{os.path.basename(base_curve)}`): epoch: test acc. %", "",
+    # The runs it descends from, oldest first: <name>-base.curve.csv, then <name>-v<version>.curve.csv.
+    earlier = [base_curve] if os.path.exists(base_curve) else []
+    earlier += sorted(glob.glob(path.replace(".json", "-v*.curve.csv")))
+    for i, prior in enumerate(earlier):
+        rows = [r.split(",") for r in open(prior).read().split("\n")[1:] if r]
+        which = "the run it started from" if i == 0 else "the fine-tuning run after it"
+        lines += ["", f"Curve of {which} (`{os.path.basename(prior)}`): epoch: test acc. %", "",
                   ", ".join(f"{r[0]}: {float(r[2])*100:.2f}" for r in rows)]
     if os.path.exists(curve_path):
-        rows = [r.split(",") for r in open(curve_path).read().split("\n")[1:] if r]
+        text = open(curve_path).read().split("\n")
+        header, rows = text[0].split(","), [r.split(",") for r in text[1:] if r]
         metric = "test acc. %" if kind == "classifier" else "test loss"
         lines += ["", f"Curve (`{os.path.basename(curve_path)}`): epoch: {metric}", "",
                   ", ".join(f"{r[0]}: {float(r[2])*100:.2f}" if kind == "classifier" else f"{r[0]}: {float(r[2]):.2f}" for r in rows)]
+        if "purified_accuracy" in header:
+            col = header.index("purified_accuracy")
+            monitored = [r for r in rows if len(r) > col and r[col]]
+            if monitored:
+                who = (f"this classifier on sampled reconstructions by {options.get('purifierVAE')}" if kind == "classifier"
+                       else f"{options.get('monitorClassifier', 'the monitor classifier')} (as it was then) on sampled reconstructions")
+                lines += ["", f"Accuracy after purification (`purified_accuracy`: {who}, 10,000 test images, seed 11): epoch: %", "",
+                          ", ".join(f"{r[0]}: {float(r[col])*100:.2f}" for r in monitored)]
     if arch.get("robustness"):
         lines += ["", "Measured robustness (`robustness` in the model file, from scripts/record-robustness.py):", "",
                   "| threat | ε | defense | attacker | images | clean | robust | suite |", "|---|---|---|---|---|---|---|---|"]

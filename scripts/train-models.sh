@@ -26,7 +26,8 @@ run() {
 }
 
 steps=("$@")
-[ ${#steps[@]} -eq 0 ] && steps=(mnist-classifier mnist-vae patch-vae-gray-8 patch-vae-rgb-8 patch-vae-gray-16 patch-vae-rgb-16 cifar10-classifier cifar10-classifier-finetune cifar10-vae)
+[ ${#steps[@]} -eq 0 ] && steps=(mnist-classifier mnist-vae patch-vae-gray-8 patch-vae-rgb-8 patch-vae-gray-16 patch-vae-rgb-16 cifar10-classifier cifar10-classifier-finetune cifar10-vae
+                                    cifar10-vae-1.2 cifar10-classifier-vae-1.2)
 for step in "${steps[@]}"; do
   case $step in
     mnist-classifier)   run $step train classifier --dataset mnist --epochs 12 --milestones 8 ;;
@@ -65,17 +66,25 @@ for step in "${steps[@]}"; do
                           --prior-curve models/cifar10-vae.curve.csv --monitor-classifier models/cifar10-classifier.json \
                           --learning-rate 5e-4 --milestones 30 --gamma 0.2 \
                           --name cifar10-vae --checkpoints checkpoints/cifar10-vae-1.2 --output runs/cifar10-vae-1.2 \
-                          --model-version 1.2.0 ;;
+                          --model-version 1.2.0
+                        mkdir -p checkpoints/cifar10-vae-1.2.final
+                        cp runs/cifar10-vae-1.2/cifar10-vae.{json,safetensors,curve.csv} checkpoints/cifar10-vae-1.2.final/ ;;
     # Purifier-aware fine-tuning of the CIFAR-10 classifier (issue #20): half of every batch is
     # replaced by the continued VAE's sampled reconstructions, so the classifier learns its blur.
     # The VAE is the cifar10-vae-1.2 step's final model, kept (committed) in
-    # checkpoints/cifar10-vae-1.2.final until it ships in models/.
+    # checkpoints/cifar10-vae-1.2.final. Both 1.2 steps start from the 1.1.0 files in models/, so
+    # they run once, in this order, after cifar10-vae and cifar10-classifier-finetune: run again
+    # on the shipped 1.2.0 files (without their checkpoints) they would train those further.
     cifar10-classifier-vae-1.2)
                         run $step train classifier --dataset cifar10 --initial-weights models/cifar10-classifier.json \
                           --purifier-vae checkpoints/cifar10-vae-1.2.final/cifar10-vae.json --purified-fraction 0.5 --augment \
                           --epochs 6 --batch-size 128 --learning-rate 2e-4 --milestones 4 --weight-decay 1e-4 \
                           --name cifar10-classifier --checkpoints checkpoints/cifar10-classifier-1.2 \
-                          --output runs/cifar10-classifier-1.2 --model-version 1.2.0 ;;
+                          --output runs/cifar10-classifier-1.2 --model-version 1.2.0
+                        # Ship both as version 1.2.0 (docs/MODELS.md); the 1.1 fine-tune's curve is kept beside.
+                        [ -f models/cifar10-classifier-v1.1.curve.csv ] || cp models/cifar10-classifier.curve.csv models/cifar10-classifier-v1.1.curve.csv
+                        cp runs/cifar10-classifier-1.2/cifar10-classifier.{json,safetensors,curve.csv} models/
+                        cp checkpoints/cifar10-vae-1.2.final/cifar10-vae.{json,safetensors,curve.csv} models/ ;;
     # Randomized smoothing (issue #18), route 1: the paper's MNIST classifier trained on x + N(0, σ²)
     # (Cohen et al. 2019). Route 2: the shipped VAE fine-tuned into a denoiser for the shipped
     # classifier (MSE + stability loss, Salman et al. 2020). Both written to runs/ until certified

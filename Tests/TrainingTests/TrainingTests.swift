@@ -173,9 +173,15 @@ struct TrainingTests {
         tuned.purifiedFraction = 1
         tuned.initialWeights = base.url.path
         let lines = LineCollector()
-        _ = try Trainer(options: tuned, log: { lines.append($0) })
+        let result = try Trainer(options: tuned, log: { lines.append($0) })
             .trainClassifier(Self.classifier, train: Self.toyData(count: 64, seed: 1), test: Self.toyData(count: 16, seed: 2), resume: false)
         #expect(lines.all.contains { $0.contains("after VAE purification") })
+        // The accuracy after purification is a curve column, as for a monitored VAE run.
+        let purified = try #require(result.history.last?.purifiedAccuracy)
+        #expect((0...1).contains(purified))
+        let curve = try String(contentsOf: result.url.deletingLastPathComponent().appendingPathComponent("\(Self.classifier.name).curve.csv"),
+                               encoding: .utf8)
+        #expect(curve.hasPrefix("epoch,train_loss,test_metric,seconds,images_per_second,purified_accuracy"))
         // Fraction 1 replaces every image with its reconstruction.
         var batch = Self.toyData(count: 4, seed: 3).batch([0, 1, 2, 3]).images
         let original = batch
