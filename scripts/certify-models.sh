@@ -5,6 +5,7 @@
 #
 #   scripts/certify-models.sh [run...]   runs: mnist-noise-{0.25,0.5,1.0} mnist-denoiser-{0.25,0.5,1.0}
 #                                              mnist-noise-denoiser-0.5 mnist-noise-0.5-n100k
+#                                              cifar10-noise-{0.25,0.5} cifar10-noise-0.25-n100k
 # The models come from scripts/train-models.sh (steps of the same names) in runs/noise, runs/denoiser.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -16,7 +17,7 @@ mkdir -p runs/certify
 certify() {
   local name=$1; shift
   echo "== $name: vaeguard evaluate certify $*" | tee -a "runs/certify/$name.log"
-  "$BIN" evaluate certify --dataset mnist --n0 100 --alpha 0.001 --output "runs/certify/$name" --resume "$@" \
+  "$BIN" evaluate certify --dataset "${name%%-*}" --n0 100 --alpha 0.001 --output "runs/certify/$name" --resume "$@" \
     >>"runs/certify/$name.log" 2>&1
 }
 
@@ -25,15 +26,15 @@ runs=("$@")
 for run in "${runs[@]}"; do
   case $run in
     # 1. Gaussian-noise-trained classifiers (Cohen et al.), no denoiser: 500 images (every 20th), n = 10,000.
-    mnist-noise-*-n100k) s=${run#mnist-noise-}; s=${s%-n100k}
-                         certify "$run" --model "runs/noise/mnist-classifier-noise-$s.json" --denoiser none --sigma "$s" \
+    *-noise-*-n100k)     ds=${run%%-*}; s=${run#*-noise-}; s=${s%-n100k}
+                         certify "$run" --model "runs/noise/$ds-classifier-noise-$s.json" --denoiser none --sigma "$s" \
                            --n 100000 --limit 100 --skip 100 ;;
     mnist-noise-denoiser-*) s=${run#mnist-noise-denoiser-}
                          certify "$run" --model "runs/noise/mnist-classifier-noise-$s.json" \
                            --vae "runs/denoiser/mnist-vae-denoiser-$s.json" --denoiser vae --sigma "$s" \
                            --n 10000 --limit 500 --skip 20 ;;
-    mnist-noise-*)       s=${run#mnist-noise-}
-                         certify "$run" --model "runs/noise/mnist-classifier-noise-$s.json" --denoiser none --sigma "$s" \
+    *-noise-*)           ds=${run%%-*}; s=${run#*-noise-}
+                         certify "$run" --model "runs/noise/$ds-classifier-noise-$s.json" --denoiser none --sigma "$s" \
                            --n 10000 --limit 500 --skip 20 ;;
     # 2. The shipped classifier behind the VAE fine-tuned to denoise (Salman et al. 2020).
     mnist-denoiser-*)    s=${run#mnist-denoiser-}

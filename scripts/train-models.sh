@@ -8,7 +8,7 @@
 #                                                patch-vae-gray-8 patch-vae-rgb-8
 #                                                patch-vae-gray-16 patch-vae-rgb-16
 #                                                mnist-robust cifar10-vae-1.2 cifar10-classifier-vae-1.2
-#                                                mnist-noise-{0.25,0.5,1.0}
+#                                                mnist-noise-{0.25,0.5,1.0} cifar10-noise-{0.25,0.5}
 #                                                mnist-denoiser-{0.25,0.5,1.0}   (not in the default list)
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -93,6 +93,12 @@ for step in "${steps[@]}"; do
                         run $step train classifier --dataset mnist --noise-sigma $s --epochs 10 --milestones 7 \
                           --name mnist-classifier-noise-$s --output runs/noise --checkpoints checkpoints/noise \
                           --model-version 1.0.0 ;;
+    # CIFAR-10 route 1: the shipped classifier fine-tuned on x + N(0, σ²) (10 epochs, about 3.5 min each).
+    cifar10-noise-*)    s=${step#cifar10-noise-}
+                        run $step train classifier --dataset cifar10 --initial-weights models/cifar10-classifier.json \
+                          --noise-sigma $s --augment --epochs 10 --batch-size 128 --learning-rate 2e-4 --milestones 7 \
+                          --weight-decay 1e-4 --name cifar10-classifier-noise-$s --output runs/noise \
+                          --checkpoints checkpoints/noise --model-version 1.0.0 ;;
     mnist-denoiser-*)   s=${step#mnist-denoiser-}
                         run $step train denoiser --dataset mnist --initial-weights models/mnist-vae.json \
                           --classifier models/mnist-classifier.json --noise-sigma $s --epochs 5 \
