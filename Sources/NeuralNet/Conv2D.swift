@@ -39,20 +39,20 @@ public final class Conv2D: Layer, ActivationFusing {
         (convolve(x, activation: nil), context.recordsCache ? LayerCache([x]) : .empty)
     }
 
-    func forward(_ x: Tensor, fusing activation: FusedActivation, context: inout ForwardContext)
+    func forward(_ x: Tensor, fusing affine: ChannelAffine?, _ activation: FusedActivation?, context: inout ForwardContext)
         -> (output: Tensor, cache: LayerCache) {
-        (convolve(x, activation: activation), context.recordsCache ? LayerCache([x]) : .empty)
+        (convolve(x, affine: affine, activation: activation), context.recordsCache ? LayerCache([x]) : .empty)
     }
 
     /// In the form that moves less data (`ConvKernels.prefersScatter`): im2col for C ≤ F, the
     /// col2im form with the flipped kernel for C > F (a 64→32 layer builds a 288-wide column
     /// block instead of a 576-wide one). Both compute the same sums in another order.
-    func convolve(_ x: Tensor, activation: FusedActivation?) -> Tensor {
+    func convolve(_ x: Tensor, affine: ChannelAffine? = nil, activation: FusedActivation?) -> Tensor {
         if ConvKernels.prefersScatter(inChannels: inChannels, outChannels: outChannels) {
             return ConvKernels.scatter(x, weight: ConvKernels.flipped(weightMatrix, kernel: kernel), bias: bias.value,
-                                       activation: activation, kernel: kernel, outChannels: outChannels)
+                                       affine: affine, activation: activation, kernel: kernel, outChannels: outChannels)
         }
-        return ConvKernels.forward(x, weight: weightMatrix, bias: bias.value, activation: activation,
+        return ConvKernels.forward(x, weight: weightMatrix, bias: bias.value, affine: affine, activation: activation,
                                    kernel: kernel, outChannels: outChannels)
     }
 

@@ -7,9 +7,10 @@ import Engine
 /// `weight` is the `[k·k·C, F]` matrix (HWIO order). Work is split over the cores with
 /// Dispatch in blocks of `ComputeSettings.current.blockRows(rowLength:)` rows, each block one sgemm.
 enum ConvKernels {
-    /// `y[N,H,W,F] = activation(im2col(x) · W + bias)`. The bias and the activation are applied
-    /// to each block right after its GEMM, while it is in cache.
-    static func forward(_ x: Tensor, weight: Tensor, bias: Tensor?, activation: FusedActivation? = nil,
+    /// `y[N,H,W,F] = activation(affine(im2col(x) · W + bias))`. The bias, the affine map (an
+    /// inference batch norm) and the activation are applied to each block right after its
+    /// GEMM, while it is in cache.
+    static func forward(_ x: Tensor, weight: Tensor, bias: Tensor?, affine: ChannelAffine? = nil, activation: FusedActivation? = nil,
                         kernel k: Int, outChannels f: Int) -> Tensor {
         let (n, h, w, c) = (x.shape[0], x.shape[1], x.shape[2], x.shape[3])
         let kkc = k * k * c
@@ -39,7 +40,7 @@ enum ConvKernels {
                                 GEMM.sgemm(m: count, n: f, k: kkc, a: col, lda: kkc, b: wBase, ldb: f,
                                            c: oBase + start * f, ldc: f)
                                 FusedActivation.finish(oBase + start * f, rows: count, channels: f,
-                                                       bias: bBase, activation: activation)
+                                                       bias: bBase, affine: affine, activation: activation)
                                 start += count
                             }
                         }
@@ -56,15 +57,15 @@ enum ConvKernels {
         scatter(dy, weight: weight, bias: nil, kernel: k, outChannels: c)
     }
 
-    /// `y[N,H,W,F] = activation(col2im(x · Uᵀ) + bias)` for `U` `[k·k·F, C]`, `x` `[N,H,W,C]`:
+    /// `y[N,H,W,F] = activation(affine(col2im(x · Uᵀ) + bias))` for `U` `[k·k·F, C]`, `x` `[N,H,W,C]`:
     /// every input pixel's contribution to its k×k neighbourhood, added in place. The same
     /// convolutions as `forward` (with the kernel flipped, `flipped(_:kernel:)`), but its column
     /// block is `k·k·F` wide where im2col's is `k·k·C`: the cheaper form when F < C (a 64→3
     /// layer writes 27 floats per pixel here against 576 there, and its GEMM has 27 output
     /// columns instead of 3). Split over batch items (col2im of neighbouring rows of one image
     /// writes to the same pixels); each block holds whole images, so once its col2im is done
-    /// its outputs are final and the bias and activation are applied while they are in cache.
-    static func scatter(_ x: Tensor, weight u: Tensor, bias: Tensor?, activation: FusedActivation? = nil,
+    /// its outputs are final and the bias, affine map and activation are applied while they are in cache.
+    static func scatter(_ x: Tensor, weight u: Tensor, bias: Tensor?, affine: ChannelAffine? = nil, activation: FusedActivation? = nil,
                         kernel k: Int, outChannels f: Int) -> Tensor {
         let (n, h, w, c) = (x.shape[0], x.shape[1], x.shape[2], x.shape[3])
         let kkf = k * k * f
@@ -96,7 +97,7 @@ enum ConvKernels {
                                                     rowStart: start, rows: count, inputGrad: oBase)
                                 }
                                 FusedActivation.finish(oBase + start * f, rows: count, channels: f,
-                                                       bias: bBase, activation: activation)
+                                                       bias: bBase, affine: affine, activation: activation)
                                 item += images
                             }
                         }

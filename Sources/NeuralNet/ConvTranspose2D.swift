@@ -51,17 +51,17 @@ public final class ConvTranspose2D: Layer, ActivationFusing {
         (convolve(x, activation: nil), context.recordsCache ? LayerCache([x]) : .empty)
     }
 
-    func forward(_ x: Tensor, fusing activation: FusedActivation, context: inout ForwardContext)
+    func forward(_ x: Tensor, fusing affine: ChannelAffine?, _ activation: FusedActivation?, context: inout ForwardContext)
         -> (output: Tensor, cache: LayerCache) {
-        (convolve(x, activation: activation), context.recordsCache ? LayerCache([x]) : .empty)
+        (convolve(x, affine: affine, activation: activation), context.recordsCache ? LayerCache([x]) : .empty)
     }
 
-    func convolve(_ x: Tensor, activation: FusedActivation?) -> Tensor {
+    func convolve(_ x: Tensor, affine: ChannelAffine? = nil, activation: FusedActivation?) -> Tensor {
         if ConvKernels.prefersScatter(inChannels: inChannels, outChannels: outChannels) {
-            return ConvKernels.scatter(x, weight: weightMatrix, bias: bias.value, activation: activation,
+            return ConvKernels.scatter(x, weight: weightMatrix, bias: bias.value, affine: affine, activation: activation,
                                        kernel: kernel, outChannels: outChannels)
         }
-        return ConvKernels.forward(x, weight: flippedConvMatrix, bias: bias.value, activation: activation,
+        return ConvKernels.forward(x, weight: flippedConvMatrix, bias: bias.value, affine: affine, activation: activation,
                                    kernel: kernel, outChannels: outChannels)
     }
 

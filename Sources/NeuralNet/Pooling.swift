@@ -18,34 +18,51 @@ public final class MaxPool2: Layer {
     public func forward(_ x: Tensor, context: inout ForwardContext) -> (output: Tensor, cache: LayerCache) {
         let (n, h, w, c) = (x.shape[0], x.shape[1], x.shape[2], x.shape[3])
         let (oh, ow) = (h / 2, w / 2)
-        var y = Tensor(shape: [n, oh, ow, c])
-        var argmax = context.recordsCache ? [Int32](repeating: 0, count: y.count) : []
+        var argmax = context.recordsCache ? [Int32](repeating: 0, count: n * oh * ow * c) : []
         let record = context.recordsCache
-        x.storage.withUnsafeBufferPointer { xp in
-            y.storage.withUnsafeMutableBufferPointer { yp in
+        // Not zero-filled first: the loops write every output. The candidates are compared in
+        // the order (0,0), (0,1), (1,0), (1,1), the first of equal maxima kept, in both loops.
+        let values = [Float](unsafeUninitializedCapacity: n * oh * ow * c) { yp, initialized in
+            initialized = n * oh * ow * c
+            guard n * oh * ow * c > 0 else { return }
+            x.storage.withUnsafeBufferPointer { xp in
                 argmax.withUnsafeMutableBufferPointer { ap in
                     var o = 0
                     for b in 0..<n {
                         for i in 0..<oh {
                             for j in 0..<ow {
                                 let base = ((b * h + 2 * i) * w + 2 * j) * c
-                                for ch in 0..<c {
-                                    var best = base + ch
-                                    var bestValue = xp[best]
-                                    for (dy, dx) in [(0, 1), (1, 0), (1, 1)] {
-                                        let idx = base + (dy * w + dx) * c + ch
-                                        if xp[idx] > bestValue { bestValue = xp[idx]; best = idx }
+                                if record {
+                                    for ch in 0..<c {
+                                        let topLeft = base + ch
+                                        var best = topLeft
+                                        var bestValue = xp[topLeft]
+                                        if xp[topLeft + c] > bestValue { best = topLeft + c; bestValue = xp[best] }
+                                        if xp[topLeft + w * c] > bestValue { best = topLeft + w * c; bestValue = xp[best] }
+                                        if xp[topLeft + w * c + c] > bestValue { best = topLeft + w * c + c; bestValue = xp[best] }
+                                        yp[o + ch] = bestValue
+                                        ap[o + ch] = Int32(truncatingIfNeeded: best)
                                     }
-                                    yp[o] = bestValue
-                                    if record { ap[o] = Int32(truncatingIfNeeded: best) }
-                                    o += 1
+                                } else {
+                                    // Selects without the argmax: a loop over contiguous channels that vectorises.
+                                    let (p00, p01) = (xp.baseAddress! + base, xp.baseAddress! + base + c)
+                                    let (p10, p11) = (p00 + w * c, p00 + w * c + c)
+                                    let out = yp.baseAddress! + o
+                                    for ch in 0..<c {
+                                        var v = p00[ch]
+                                        v = p01[ch] > v ? p01[ch] : v
+                                        v = p10[ch] > v ? p10[ch] : v
+                                        out[ch] = p11[ch] > v ? p11[ch] : v
+                                    }
                                 }
+                                o += c
                             }
                         }
                     }
                 }
             }
         }
+        let y = Tensor(shape: [n, oh, ow, c], storage: values)
         return (y, record ? LayerCache(indices: argmax, shape: x.shape) : .empty)
     }
 

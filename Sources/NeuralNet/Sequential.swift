@@ -41,15 +41,29 @@ public final class Sequential: Sendable {
         var i = 0
         while i < layers.count {
             // A convolution followed by ReLU or sigmoid runs as one layer (bias and activation
-            // applied to each GEMM block in cache); the caches are those of the two layers.
-            if i + 1 < layers.count, let conv = layers[i] as? any ActivationFusing,
-               let activation = layers[i + 1] as? any FusableActivation {
-                let (y, cache) = conv.forward(h, fusing: activation.fused, context: &context)
-                caches.append(cache)
-                caches.append(activation.cache(forOutput: y, context: context))
-                h = y
-                i += 2
-                continue
+            // applied to each GEMM block in cache); at inference without caches, so does a
+            // convolution → batch norm (→ activation) chain, the batch norm being a fixed
+            // per-channel affine map then. The caches are those of the separate layers.
+            if let conv = layers[i] as? any ActivationFusing {
+                var next = i + 1
+                var affine: ChannelAffine?
+                if !context.training, !context.recordsCache, next < layers.count, let norm = layers[next] as? BatchNorm {
+                    affine = norm.inferenceAffine
+                    next += 1
+                }
+                let activation = next < layers.count ? layers[next] as? any FusableActivation : nil
+                if affine != nil || activation != nil {
+                    let (y, cache) = conv.forward(h, fusing: affine, activation?.fused, context: &context)
+                    caches.append(cache)
+                    if affine != nil { caches.append(.empty) }
+                    if let activation {
+                        caches.append(activation.cache(forOutput: y, context: context))
+                        next += 1
+                    }
+                    h = y
+                    i = next
+                    continue
+                }
             }
             let (y, cache) = layers[i].forward(h, context: &context)
             caches.append(cache)
