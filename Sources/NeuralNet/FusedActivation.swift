@@ -88,21 +88,31 @@ struct ChannelAffine: Sendable, Equatable {
     }
 }
 
-/// A layer that can take the activation after it (and, at inference, a batch norm between them)
-/// into its own output pass (`Sequential` fuses them). Its output is the last fused layer's
-/// output, and the caches are the ones the layers would have recorded apart, so the backward
-/// pass is unchanged.
+/// What a convolution applies to each of its output blocks while it is in cache, instead of
+/// the separate layers after it: the activation; at inference without caches also a batch
+/// norm before it (`affine`) and a 2×2 max pooling after it (`pool`, which needs the im2col
+/// form and an even height: `ActivationFusing.canPool`).
+struct ConvEpilogue: Sendable, Equatable {
+    var affine: ChannelAffine? = nil
+    var activation: FusedActivation? = nil
+    var pool = false
+}
+
+/// A layer that can take the activation after it (and, at inference, a batch norm between them
+/// and a max pooling after them) into its own output pass (`Sequential` fuses them). Its output
+/// is the last fused layer's output, and the caches are the ones the layers would have recorded
+/// apart (batch norm and pooling are only fused without caches), so backward is unchanged.
 protocol ActivationFusing: Layer {
-    /// Inference batch norm (`affine`) and activation applied to each output block; `affine` is
-    /// only passed without caches (batch norm's backward needs its own input).
-    func forward(_ x: Tensor, fusing affine: ChannelAffine?, _ activation: FusedActivation?, context: inout ForwardContext)
+    func forward(_ x: Tensor, fusing epilogue: ConvEpilogue, context: inout ForwardContext)
         -> (output: Tensor, cache: LayerCache)
+    /// Whether `forward` can apply `epilogue.pool` to an input of this shape.
+    func canPool(inputShape: [Int]) -> Bool
 }
 
 extension ActivationFusing {
     func forward(_ x: Tensor, fusing activation: FusedActivation, context: inout ForwardContext)
         -> (output: Tensor, cache: LayerCache) {
-        forward(x, fusing: nil, activation, context: &context)
+        forward(x, fusing: ConvEpilogue(activation: activation), context: &context)
     }
 }
 

@@ -26,36 +26,31 @@ public final class MaxPool2: Layer {
             initialized = n * oh * ow * c
             guard n * oh * ow * c > 0 else { return }
             x.storage.withUnsafeBufferPointer { xp in
+                guard record else {
+                    // Rows 2i and 2i + 1 of each image (an odd last row is left out).
+                    for b in 0..<n {
+                        Self.pool(xp.baseAddress! + b * h * w * c, rowPairs: oh, width: w, channels: c,
+                                  into: yp.baseAddress! + b * oh * ow * c)
+                    }
+                    return
+                }
                 argmax.withUnsafeMutableBufferPointer { ap in
                     var o = 0
                     for b in 0..<n {
                         for i in 0..<oh {
                             for j in 0..<ow {
                                 let base = ((b * h + 2 * i) * w + 2 * j) * c
-                                if record {
-                                    for ch in 0..<c {
-                                        let topLeft = base + ch
-                                        var best = topLeft
-                                        var bestValue = xp[topLeft]
-                                        if xp[topLeft + c] > bestValue { best = topLeft + c; bestValue = xp[best] }
-                                        if xp[topLeft + w * c] > bestValue { best = topLeft + w * c; bestValue = xp[best] }
-                                        if xp[topLeft + w * c + c] > bestValue { best = topLeft + w * c + c; bestValue = xp[best] }
-                                        yp[o + ch] = bestValue
-                                        ap[o + ch] = Int32(truncatingIfNeeded: best)
-                                    }
-                                } else {
-                                    // Selects without the argmax: a loop over contiguous channels that vectorises.
-                                    let (p00, p01) = (xp.baseAddress! + base, xp.baseAddress! + base + c)
-                                    let (p10, p11) = (p00 + w * c, p00 + w * c + c)
-                                    let out = yp.baseAddress! + o
-                                    for ch in 0..<c {
-                                        var v = p00[ch]
-                                        v = p01[ch] > v ? p01[ch] : v
-                                        v = p10[ch] > v ? p10[ch] : v
-                                        out[ch] = p11[ch] > v ? p11[ch] : v
-                                    }
+                                for ch in 0..<c {
+                                    let topLeft = base + ch
+                                    var best = topLeft
+                                    var bestValue = xp[topLeft]
+                                    if xp[topLeft + c] > bestValue { best = topLeft + c; bestValue = xp[best] }
+                                    if xp[topLeft + w * c] > bestValue { best = topLeft + w * c; bestValue = xp[best] }
+                                    if xp[topLeft + w * c + c] > bestValue { best = topLeft + w * c + c; bestValue = xp[best] }
+                                    yp[o] = bestValue
+                                    ap[o] = Int32(truncatingIfNeeded: best)
+                                    o += 1
                                 }
-                                o += c
                             }
                         }
                     }
@@ -64,6 +59,30 @@ public final class MaxPool2: Layer {
         }
         let y = Tensor(shape: [n, oh, ow, c], storage: values)
         return (y, record ? LayerCache(indices: argmax, shape: x.shape) : .empty)
+    }
+
+    /// The maxima of `rowPairs` pairs of rows (`width` pixels of `c` channels each, the pairs
+    /// one after another at `src`) into `rowPairs` rows of `width / 2` pixels at `dst`; an odd
+    /// last column is left out. Selects over contiguous channels, so the loop vectorises; the
+    /// order and the comparison are those of the argmax loop, so the values are the same. Also
+    /// the pooling a convolution applies to its output blocks (`ConvEpilogue.pool`).
+    static func pool(_ src: UnsafePointer<Float>, rowPairs: Int, width w: Int, channels c: Int,
+                     into dst: UnsafeMutablePointer<Float>) {
+        var out = dst
+        for pair in 0..<rowPairs {
+            let top = src + pair * 2 * w * c
+            for j in 0..<(w / 2) {
+                let (p00, p01) = (top + 2 * j * c, top + 2 * j * c + c)
+                let (p10, p11) = (p00 + w * c, p01 + w * c)
+                for ch in 0..<c {
+                    var v = p00[ch]
+                    v = p01[ch] > v ? p01[ch] : v
+                    v = p10[ch] > v ? p10[ch] : v
+                    out[ch] = p11[ch] > v ? p11[ch] : v
+                }
+                out += c
+            }
+        }
     }
 
     public func backward(_ dy: Tensor, cache: LayerCache, gradients: GradientStore?) -> Tensor {

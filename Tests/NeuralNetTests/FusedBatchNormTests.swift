@@ -3,10 +3,11 @@ import Engine
 @testable import NeuralNet
 import TestSupport
 
-/// Inference batch norm applied inside the convolution before it (docs/PERFORMANCE.md, "Issue
-/// 21: certification sampling on CIFAR-10"), and max pooling without the argmax. Both must give
-/// the separate layers' values bit for bit: a seeded certificate depends on every label.
-@Suite("Conv → batch norm fusion and max pooling", .computeBound)
+/// Inference batch norm and max pooling applied inside the convolution before them
+/// (docs/PERFORMANCE.md, "Issue 21: certification sampling on CIFAR-10"), and max pooling
+/// without the argmax. All must give the separate layers' values bit for bit: a seeded
+/// certificate depends on every label.
+@Suite("Conv → batch norm → activation → pool fusion", .computeBound)
 struct FusedBatchNormTests {
     /// A batch norm with random statistics and affine parameters (variances in [0.25, 2]).
     static func batchNorm(channels: Int, seed: UInt64) -> BatchNorm {
@@ -45,7 +46,7 @@ struct FusedBatchNormTests {
                         var ctx = ForwardContext.inference(seed: 1)
                         var separate = bn.forward(conv.forward(x, context: &ctx).output, context: &ctx).output
                         if let layer { separate = layer.forward(separate, context: &ctx).output }
-                        let fused = conv.forward(x, fusing: bn.inferenceAffine, activation, context: &ctx).output
+                        let fused = conv.forward(x, fusing: ConvEpilogue(affine: bn.inferenceAffine, activation: activation), context: &ctx).output
                         #expect(fused == separate, "layer \(i), \(String(describing: activation))")
                     }
                 }
@@ -53,8 +54,37 @@ struct FusedBatchNormTests {
         }
     }
 
-    /// conv 3→6 + BN + ReLU, pool, conv 6→4 + BN (no activation), conv 4→4 + BN + sigmoid, dense.
-    static func network() throws -> Sequential {
+    /// With pooling: whole pairs of image rows per block (one pair per block with `blocked`),
+    /// an odd width's last column left out, with and without the batch norm and activation.
+    @Test(arguments: [(2, 3, 4, 6), (3, 5, 6, 5), (1, 2, 8, 8)])
+    func convPool_fusedEqualsSeparateExactly(shape: (Int, Int, Int, Int)) {
+        let (c, f, h, w) = shape
+        var rng = RandomSource(seed: UInt64(c * 10 + f))
+        let conv = Conv2D(inChannels: c, outChannels: f, kernel: 3, name: "p", rng: &rng)
+        Self.randomizeBias(conv, seed: 5)
+        let bn = Self.batchNorm(channels: f, seed: 6)
+        let x = GradientCheck.randomTensor([3, h, w, c], seed: 7)
+        #expect(conv.canPool(inputShape: x.shape))
+        let pool = MaxPool2()
+        for (norm, activation) in [(false, nil), (true, nil), (false, FusedActivation.relu), (true, .relu), (true, .sigmoid)] {
+            let epilogue = ConvEpilogue(affine: norm ? bn.inferenceAffine : nil, activation: activation)
+            var ctx = ForwardContext.inference(seed: 1)
+            let expected = pool.forward(conv.forward(x, fusing: epilogue, context: &ctx).output, context: &ctx).output
+            var pooled = epilogue
+            pooled.pool = true
+            for settings in [ComputeSettings(parallelism: 1), ComputeSettings(parallelism: 2), FusedConvTests.blocked] {
+                ComputeSettings.$current.withValue(settings) {
+                    let y = conv.forward(x, fusing: pooled, context: &ctx).output
+                    #expect(y.shape == [3, h / 2, w / 2, f])
+                    #expect(y == expected, "\(shape) bn \(norm) \(String(describing: activation)) parallelism \(settings.parallelism)")
+                }
+            }
+        }
+    }
+
+    /// conv 3→6 + BN + ReLU + pool (fused into the conv at an even height), conv 6→4 + BN (no
+    /// activation), conv 4→4 + BN + sigmoid, dense.
+    static func network(height: Int = 6) throws -> Sequential {
         var rng = RandomSource(seed: 9)
         let layers: [any Layer] = [
             Conv2D(inChannels: 3, outChannels: 6, kernel: 3, name: "a", rng: &rng), batchNorm(channels: 6, seed: 70), ReLU(),
@@ -64,7 +94,7 @@ struct FusedBatchNormTests {
             Flatten(), Dense(inFeatures: 4 * 3 * 4, outFeatures: 5, name: "d", rng: &rng),
         ]
         for (i, layer) in layers.enumerated() where layer is Conv2D { randomizeBias(layer, seed: UInt64(100 + i)) }
-        return try Sequential(inputShape: [6, 8, 3], layers: layers)
+        return try Sequential(inputShape: [height, 8, 3], layers: layers)
     }
 
     static func layerByLayer(_ net: Sequential, _ x: Tensor, context: inout ForwardContext) -> (Tensor, [LayerCache]) {
@@ -78,9 +108,11 @@ struct FusedBatchNormTests {
         return (h, caches)
     }
 
-    @Test func sequentialInference_fusedEqualsLayerByLayerOnAnyCoreCount() throws {
-        let net = try Self.network()
-        let x = GradientCheck.randomTensor([5, 6, 8, 3], seed: 11)
+    /// Height 6 pools in the first conv, height 7 (odd) pools as its own layer.
+    @Test(arguments: [6, 7])
+    func sequentialInference_fusedEqualsLayerByLayerOnAnyCoreCount(height: Int) throws {
+        let net = try Self.network(height: height)
+        let x = GradientCheck.randomTensor([5, height, 8, 3], seed: 11)
         var reference = ForwardContext.inference(seed: 1)
         let (expected, _) = ComputeSettings.$current.withValue(ComputeSettings(parallelism: 1)) {
             Self.layerByLayer(net, x, context: &reference)
