@@ -37,7 +37,7 @@ public struct DefendedBaseClassifier: BaseClassifier {
 
     public func labels(_ images: Tensor, rng: inout RandomSource) throws(CertificationError) -> [Int] {
         let denoised: Tensor
-        do { denoised = try model.purify(images, options: options, rng: &rng).images } catch { throw .purification(error) }
+        do { denoised = try model.purifiedImages(images, options: options, rng: &rng) } catch { throw .purification(error) }
         var context = ForwardContext(training: false, rng: rng.split(), recordsCache: false)
         return model.classifier(denoised, context: &context).argmaxPerItem()
     }

@@ -66,9 +66,11 @@ public struct SmoothedClassifier<Base: BaseClassifier>: Sendable {
     public static func noisyCopies(of image: [Float], shape: [Int], count: Int, sigma: Float,
                                    rng: inout RandomSource) -> Tensor {
         let size = image.count
-        var out = Tensor(shape: [count] + shape)
         let generators = (0..<count).map { _ in rng.split() }
-        out.storage.withUnsafeMutableBufferPointer { buffer in
+        // Not zero-filled first: every copy's values are written by `fillNormal`.
+        let values = [Float](unsafeUninitializedCapacity: count * size) { buffer, initialized in
+            initialized = count * size
+            guard count * size > 0 else { return }
             let base = buffer.baseAddress!
             image.withUnsafeBufferPointer { pixels in
                 let pixels = pixels.baseAddress!
@@ -80,7 +82,7 @@ public struct SmoothedClassifier<Base: BaseClassifier>: Sendable {
                 }
             }
         }
-        return out
+        return Tensor(shape: [count] + shape, storage: values)
     }
 
     static func validate(n: Int, n0: Int, alpha: Double) throws(CertificationError) {

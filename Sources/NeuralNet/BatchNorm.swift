@@ -57,10 +57,7 @@ public final class BatchNorm: Layer {
                 runningVariance.value.storage[j] = momentum * runningVariance.value.storage[j] + (1 - momentum) * unbiased
             }
         } else {
-            for j in 0..<c {
-                mean[j] = runningMean.value.storage[j]
-                invStd[j] = 1 / (runningVariance.value.storage[j] + epsilon).squareRoot()
-            }
+            (mean, invStd) = runningStatistics
         }
         // One pass into fresh storage (no copies of x first); x̂ only when backward needs it.
         let g = gamma.value.storage, b = beta.value.storage
@@ -80,8 +77,8 @@ public final class BatchNorm: Layer {
                         done = n
                     }
                 } else {
-                    let scale = (0..<c).map { g[$0] * invStd[$0] }
-                    let shift = (0..<c).map { b[$0] - mean[$0] * scale[$0] }
+                    let affine = ChannelAffine(gamma: g, beta: b, mean: mean, invStd: invStd)
+                    let (scale, shift) = (affine.scale, affine.shift)
                     for r in 0..<rows {
                         for j in 0..<c { yp[r * c + j] = xp[r * c + j] * scale[j] + shift[j] }
                     }
@@ -93,6 +90,19 @@ public final class BatchNorm: Layer {
         guard context.recordsCache else { return (output, .empty) }
         let modeFlag: [Int32] = [context.training ? 1 : 0]
         return (output, LayerCache([Tensor(shape: x.shape, storage: xhat), Tensor(shape: [c], storage: invStd)], indices: modeFlag))
+    }
+
+    /// The running mean and `1 / sqrt(running variance + ε)`, per channel.
+    private var runningStatistics: (mean: [Float], invStd: [Float]) {
+        (runningMean.value.storage, runningVariance.value.storage.map { 1 / ($0 + epsilon).squareRoot() })
+    }
+
+    /// The inference map (running statistics) as `y = x·scale + shift`, computed as `forward`
+    /// computes it without caches, so a convolution that applies it to its output blocks
+    /// (`Sequential`'s conv → batch norm fusion) gives the same values bit for bit.
+    var inferenceAffine: ChannelAffine {
+        let (mean, invStd) = runningStatistics
+        return ChannelAffine(gamma: gamma.value.storage, beta: beta.value.storage, mean: mean, invStd: invStd)
     }
 
     public func backward(_ dy: Tensor, cache: LayerCache, gradients: GradientStore?) -> Tensor {

@@ -36,23 +36,28 @@ public final class Conv2D: Layer, ActivationFusing {
     var weightMatrix: Tensor { weight.value.reshaped([kernel * kernel * inChannels, outChannels]) }
 
     public func forward(_ x: Tensor, context: inout ForwardContext) -> (output: Tensor, cache: LayerCache) {
-        (convolve(x, activation: nil), context.recordsCache ? LayerCache([x]) : .empty)
+        (convolve(x, epilogue: ConvEpilogue()), context.recordsCache ? LayerCache([x]) : .empty)
     }
 
-    func forward(_ x: Tensor, fusing activation: FusedActivation, context: inout ForwardContext)
+    func forward(_ x: Tensor, fusing epilogue: ConvEpilogue, context: inout ForwardContext)
         -> (output: Tensor, cache: LayerCache) {
-        (convolve(x, activation: activation), context.recordsCache ? LayerCache([x]) : .empty)
+        (convolve(x, epilogue: epilogue), context.recordsCache ? LayerCache([x]) : .empty)
+    }
+
+    /// In the im2col form (C ≤ F), whose blocks can be whole pairs of image rows.
+    func canPool(inputShape s: [Int]) -> Bool {
+        !ConvKernels.prefersScatter(inChannels: inChannels, outChannels: outChannels) && s.count == 4 && s[1] % 2 == 0
     }
 
     /// In the form that moves less data (`ConvKernels.prefersScatter`): im2col for C ≤ F, the
     /// col2im form with the flipped kernel for C > F (a 64→32 layer builds a 288-wide column
     /// block instead of a 576-wide one). Both compute the same sums in another order.
-    func convolve(_ x: Tensor, activation: FusedActivation?) -> Tensor {
+    func convolve(_ x: Tensor, epilogue: ConvEpilogue) -> Tensor {
         if ConvKernels.prefersScatter(inChannels: inChannels, outChannels: outChannels) {
             return ConvKernels.scatter(x, weight: ConvKernels.flipped(weightMatrix, kernel: kernel), bias: bias.value,
-                                       activation: activation, kernel: kernel, outChannels: outChannels)
+                                       epilogue: epilogue, kernel: kernel, outChannels: outChannels)
         }
-        return ConvKernels.forward(x, weight: weightMatrix, bias: bias.value, activation: activation,
+        return ConvKernels.forward(x, weight: weightMatrix, bias: bias.value, epilogue: epilogue,
                                    kernel: kernel, outChannels: outChannels)
     }
 

@@ -7,47 +7,64 @@ import Engine
 /// `weight` is the `[k·k·C, F]` matrix (HWIO order). Work is split over the cores with
 /// Dispatch in blocks of `ComputeSettings.current.blockRows(rowLength:)` rows, each block one sgemm.
 enum ConvKernels {
-    /// `y[N,H,W,F] = activation(im2col(x) · W + bias)`. The bias and the activation are applied
-    /// to each block right after its GEMM, while it is in cache.
-    static func forward(_ x: Tensor, weight: Tensor, bias: Tensor?, activation: FusedActivation? = nil,
+    /// `y[N,H,W,F] = activation(affine(im2col(x) · W + bias))`, max-pooled 2×2 to
+    /// `[N,H/2,W/2,F]` with `epilogue.pool`. The bias, the affine map (an inference batch norm),
+    /// the activation and the pooling are applied to each block right after its GEMM, while it
+    /// is in cache. With pooling a block is whole pairs of image rows (H even), its GEMM writes
+    /// to a per-block scratch buffer and only the pooled values reach the output: the full-size
+    /// map is never stored and read back.
+    static func forward(_ x: Tensor, weight: Tensor, bias: Tensor?, epilogue: ConvEpilogue = ConvEpilogue(),
                         kernel k: Int, outChannels f: Int) -> Tensor {
         let (n, h, w, c) = (x.shape[0], x.shape[1], x.shape[2], x.shape[3])
+        let pool = epilogue.pool
+        precondition(!pool || (h % 2 == 0 && w >= 2), "pooling in a convolution needs an even height and width ≥ 2")
         let kkc = k * k * c
         let totalRows = n * h * w
-        let block = ComputeSettings.current.blockRows(rowLength: kkc)
+        // Blocks and chunks are made of units: one output pixel, or with pooling the 2·W pixels
+        // of two image rows (one pooled output row of W/2 pixels).
+        let unit = pool ? 2 * w : 1
+        let blockUnits = max(1, ComputeSettings.current.blockRows(rowLength: kkc) / unit)
         let chunks = Parallel.chunkCount(flops: 2 * Double(totalRows) * Double(kkc) * Double(f), count: totalRows,
                                          maxChunks: ComputeSettings.current.parallelism)
+        let (outH, outW) = pool ? (h / 2, w / 2) : (h, w)
+        let outCount = n * outH * outW * f
         let biasValues = bias?.storage ?? []
         // Not zero-filled: the blocks cover every row and sgemm (beta = 0) writes every element,
         // so a zero fill would only be one more pass over the whole output.
-        let out = [Float](unsafeUninitializedCapacity: totalRows * f) { op, initialized in
-            initialized = totalRows * f
-            guard totalRows * f > 0 else { return }
+        let out = [Float](unsafeUninitializedCapacity: outCount) { op, initialized in
+            initialized = outCount
+            guard outCount > 0 else { return }
             x.storage.withUnsafeBufferPointer { xp in
                 weight.storage.withUnsafeBufferPointer { wp in
                     biasValues.withUnsafeBufferPointer { bp in
                         let xBase = xp.baseAddress!, wBase = wp.baseAddress!, oBase = op.baseAddress!
                         let bBase = bias == nil ? nil : bp.baseAddress
-                        Parallel.forEachChunk(count: totalRows, maxChunks: chunks) { rows in
-                            let col = UnsafeMutablePointer<Float>.allocate(capacity: min(block, rows.count) * kkc)
-                            defer { col.deallocate() }
-                            var start = rows.lowerBound
-                            while start < rows.upperBound {
-                                let count = min(block, rows.upperBound - start)
+                        Parallel.forEachChunk(count: totalRows / unit, maxChunks: chunks) { units in
+                            let blockRows = min(blockUnits, units.count) * unit
+                            let col = UnsafeMutablePointer<Float>.allocate(capacity: blockRows * kkc)
+                            let scratch = pool ? UnsafeMutablePointer<Float>.allocate(capacity: blockRows * f) : nil
+                            defer { col.deallocate(); scratch?.deallocate() }
+                            var u = units.lowerBound
+                            while u < units.upperBound {
+                                let count = min(blockUnits, units.upperBound - u)
+                                let (start, rows) = (u * unit, count * unit)
+                                let y = scratch ?? oBase + start * f
                                 Im2Col.forward(input: xBase, height: h, width: w, channels: c, kernel: k,
-                                               rowStart: start, rows: count, col: col)
-                                GEMM.sgemm(m: count, n: f, k: kkc, a: col, lda: kkc, b: wBase, ldb: f,
-                                           c: oBase + start * f, ldc: f)
-                                FusedActivation.finish(oBase + start * f, rows: count, channels: f,
-                                                       bias: bBase, activation: activation)
-                                start += count
+                                               rowStart: start, rows: rows, col: col)
+                                GEMM.sgemm(m: rows, n: f, k: kkc, a: col, lda: kkc, b: wBase, ldb: f, c: y, ldc: f)
+                                FusedActivation.finish(y, rows: rows, channels: f, bias: bBase, affine: epilogue.affine,
+                                                       activation: epilogue.activation)
+                                if pool {
+                                    MaxPool2.pool(y, rowPairs: count, width: w, channels: f, into: oBase + u * outW * f)
+                                }
+                                u += count
                             }
                         }
                     }
                 }
             }
         }
-        return Tensor(shape: [n, h, w, f], storage: out)
+        return Tensor(shape: [n, outH, outW, f], storage: out)
     }
 
     /// `dx[N,H,W,C] = col2im(dy · Wᵀ)`: the input gradient of `forward`, and the forward pass
@@ -56,16 +73,17 @@ enum ConvKernels {
         scatter(dy, weight: weight, bias: nil, kernel: k, outChannels: c)
     }
 
-    /// `y[N,H,W,F] = activation(col2im(x · Uᵀ) + bias)` for `U` `[k·k·F, C]`, `x` `[N,H,W,C]`:
+    /// `y[N,H,W,F] = activation(affine(col2im(x · Uᵀ) + bias))` for `U` `[k·k·F, C]`, `x` `[N,H,W,C]`:
     /// every input pixel's contribution to its k×k neighbourhood, added in place. The same
     /// convolutions as `forward` (with the kernel flipped, `flipped(_:kernel:)`), but its column
     /// block is `k·k·F` wide where im2col's is `k·k·C`: the cheaper form when F < C (a 64→3
     /// layer writes 27 floats per pixel here against 576 there, and its GEMM has 27 output
     /// columns instead of 3). Split over batch items (col2im of neighbouring rows of one image
     /// writes to the same pixels); each block holds whole images, so once its col2im is done
-    /// its outputs are final and the bias and activation are applied while they are in cache.
-    static func scatter(_ x: Tensor, weight u: Tensor, bias: Tensor?, activation: FusedActivation? = nil,
+    /// its outputs are final and the bias, affine map and activation are applied while they are in cache.
+    static func scatter(_ x: Tensor, weight u: Tensor, bias: Tensor?, epilogue: ConvEpilogue = ConvEpilogue(),
                         kernel k: Int, outChannels f: Int) -> Tensor {
+        precondition(!epilogue.pool, "the col2im form does not pool")
         let (n, h, w, c) = (x.shape[0], x.shape[1], x.shape[2], x.shape[3])
         let kkf = k * k * f
         let pixels = h * w
@@ -95,8 +113,8 @@ enum ConvKernels {
                                     Im2Col.backward(col: col, height: h, width: w, channels: f, kernel: k,
                                                     rowStart: start, rows: count, inputGrad: oBase)
                                 }
-                                FusedActivation.finish(oBase + start * f, rows: count, channels: f,
-                                                       bias: bBase, activation: activation)
+                                FusedActivation.finish(oBase + start * f, rows: count, channels: f, bias: bBase,
+                                                       affine: epilogue.affine, activation: epilogue.activation)
                                 item += images
                             }
                         }

@@ -48,20 +48,23 @@ public final class ConvTranspose2D: Layer, ActivationFusing {
     /// pass and col2im). A narrowing layer (the patch decoder's last, 64→3) keeps the col2im
     /// form: its im2col block would be 576 floats per pixel for a 3-column GEMM.
     public func forward(_ x: Tensor, context: inout ForwardContext) -> (output: Tensor, cache: LayerCache) {
-        (convolve(x, activation: nil), context.recordsCache ? LayerCache([x]) : .empty)
+        (convolve(x, epilogue: ConvEpilogue()), context.recordsCache ? LayerCache([x]) : .empty)
     }
 
-    func forward(_ x: Tensor, fusing activation: FusedActivation, context: inout ForwardContext)
+    func forward(_ x: Tensor, fusing epilogue: ConvEpilogue, context: inout ForwardContext)
         -> (output: Tensor, cache: LayerCache) {
-        (convolve(x, activation: activation), context.recordsCache ? LayerCache([x]) : .empty)
+        (convolve(x, epilogue: epilogue), context.recordsCache ? LayerCache([x]) : .empty)
     }
 
-    func convolve(_ x: Tensor, activation: FusedActivation?) -> Tensor {
+    /// No pooling after a transposed convolution in the paper's models; not implemented.
+    func canPool(inputShape: [Int]) -> Bool { false }
+
+    func convolve(_ x: Tensor, epilogue: ConvEpilogue) -> Tensor {
         if ConvKernels.prefersScatter(inChannels: inChannels, outChannels: outChannels) {
-            return ConvKernels.scatter(x, weight: weightMatrix, bias: bias.value, activation: activation,
+            return ConvKernels.scatter(x, weight: weightMatrix, bias: bias.value, epilogue: epilogue,
                                        kernel: kernel, outChannels: outChannels)
         }
-        return ConvKernels.forward(x, weight: flippedConvMatrix, bias: bias.value, activation: activation,
+        return ConvKernels.forward(x, weight: flippedConvMatrix, bias: bias.value, epilogue: epilogue,
                                    kernel: kernel, outChannels: outChannels)
     }
 

@@ -18,11 +18,22 @@ public final class MaxPool2: Layer {
     public func forward(_ x: Tensor, context: inout ForwardContext) -> (output: Tensor, cache: LayerCache) {
         let (n, h, w, c) = (x.shape[0], x.shape[1], x.shape[2], x.shape[3])
         let (oh, ow) = (h / 2, w / 2)
-        var y = Tensor(shape: [n, oh, ow, c])
-        var argmax = context.recordsCache ? [Int32](repeating: 0, count: y.count) : []
+        var argmax = context.recordsCache ? [Int32](repeating: 0, count: n * oh * ow * c) : []
         let record = context.recordsCache
-        x.storage.withUnsafeBufferPointer { xp in
-            y.storage.withUnsafeMutableBufferPointer { yp in
+        // Not zero-filled first: the loops write every output. The candidates are compared in
+        // the order (0,0), (0,1), (1,0), (1,1), the first of equal maxima kept, in both loops.
+        let values = [Float](unsafeUninitializedCapacity: n * oh * ow * c) { yp, initialized in
+            initialized = n * oh * ow * c
+            guard n * oh * ow * c > 0 else { return }
+            x.storage.withUnsafeBufferPointer { xp in
+                guard record else {
+                    // Rows 2i and 2i + 1 of each image (an odd last row is left out).
+                    for b in 0..<n {
+                        Self.pool(xp.baseAddress! + b * h * w * c, rowPairs: oh, width: w, channels: c,
+                                  into: yp.baseAddress! + b * oh * ow * c)
+                    }
+                    return
+                }
                 argmax.withUnsafeMutableBufferPointer { ap in
                     var o = 0
                     for b in 0..<n {
@@ -30,14 +41,14 @@ public final class MaxPool2: Layer {
                             for j in 0..<ow {
                                 let base = ((b * h + 2 * i) * w + 2 * j) * c
                                 for ch in 0..<c {
-                                    var best = base + ch
-                                    var bestValue = xp[best]
-                                    for (dy, dx) in [(0, 1), (1, 0), (1, 1)] {
-                                        let idx = base + (dy * w + dx) * c + ch
-                                        if xp[idx] > bestValue { bestValue = xp[idx]; best = idx }
-                                    }
+                                    let topLeft = base + ch
+                                    var best = topLeft
+                                    var bestValue = xp[topLeft]
+                                    if xp[topLeft + c] > bestValue { best = topLeft + c; bestValue = xp[best] }
+                                    if xp[topLeft + w * c] > bestValue { best = topLeft + w * c; bestValue = xp[best] }
+                                    if xp[topLeft + w * c + c] > bestValue { best = topLeft + w * c + c; bestValue = xp[best] }
                                     yp[o] = bestValue
-                                    if record { ap[o] = Int32(truncatingIfNeeded: best) }
+                                    ap[o] = Int32(truncatingIfNeeded: best)
                                     o += 1
                                 }
                             }
@@ -46,7 +57,32 @@ public final class MaxPool2: Layer {
                 }
             }
         }
+        let y = Tensor(shape: [n, oh, ow, c], storage: values)
         return (y, record ? LayerCache(indices: argmax, shape: x.shape) : .empty)
+    }
+
+    /// The maxima of `rowPairs` pairs of rows (`width` pixels of `c` channels each, the pairs
+    /// one after another at `src`) into `rowPairs` rows of `width / 2` pixels at `dst`; an odd
+    /// last column is left out. Selects over contiguous channels, so the loop vectorises; the
+    /// order and the comparison are those of the argmax loop, so the values are the same. Also
+    /// the pooling a convolution applies to its output blocks (`ConvEpilogue.pool`).
+    static func pool(_ src: UnsafePointer<Float>, rowPairs: Int, width w: Int, channels c: Int,
+                     into dst: UnsafeMutablePointer<Float>) {
+        var out = dst
+        for pair in 0..<rowPairs {
+            let top = src + pair * 2 * w * c
+            for j in 0..<(w / 2) {
+                let (p00, p01) = (top + 2 * j * c, top + 2 * j * c + c)
+                let (p10, p11) = (p00 + w * c, p01 + w * c)
+                for ch in 0..<c {
+                    var v = p00[ch]
+                    v = p01[ch] > v ? p01[ch] : v
+                    v = p10[ch] > v ? p10[ch] : v
+                    out[ch] = p11[ch] > v ? p11[ch] : v
+                }
+                out += c
+            }
+        }
     }
 
     public func backward(_ dy: Tensor, cache: LayerCache, gradients: GradientStore?) -> Tensor {

@@ -41,15 +41,37 @@ public final class Sequential: Sendable {
         var i = 0
         while i < layers.count {
             // A convolution followed by ReLU or sigmoid runs as one layer (bias and activation
-            // applied to each GEMM block in cache); the caches are those of the two layers.
-            if i + 1 < layers.count, let conv = layers[i] as? any ActivationFusing,
-               let activation = layers[i + 1] as? any FusableActivation {
-                let (y, cache) = conv.forward(h, fusing: activation.fused, context: &context)
-                caches.append(cache)
-                caches.append(activation.cache(forOutput: y, context: context))
-                h = y
-                i += 2
-                continue
+            // applied to each GEMM block in cache). At inference without caches a batch norm
+            // before the activation (a fixed per-channel affine map then) and a max pooling after
+            // it join too. The caches are those of the separate layers.
+            if let conv = layers[i] as? any ActivationFusing {
+                let inference = !context.training && !context.recordsCache
+                var next = i + 1
+                var epilogue = ConvEpilogue()
+                if inference, next < layers.count, let norm = layers[next] as? BatchNorm {
+                    epilogue.affine = norm.inferenceAffine
+                    next += 1
+                }
+                let activation = next < layers.count ? layers[next] as? any FusableActivation : nil
+                if let activation {
+                    epilogue.activation = activation.fused
+                    next += 1
+                }
+                if inference, next < layers.count, layers[next] is MaxPool2, conv.canPool(inputShape: h.shape) {
+                    epilogue.pool = true
+                    next += 1
+                }
+                if next > i + 1 {
+                    let (y, cache) = conv.forward(h, fusing: epilogue, context: &context)
+                    caches.append(cache)
+                    if epilogue.affine != nil { caches.append(.empty) }
+                    // Not pooled here: pooling is only fused without caches.
+                    if let activation { caches.append(activation.cache(forOutput: y, context: context)) }
+                    if epilogue.pool { caches.append(.empty) }
+                    h = y
+                    i = next
+                    continue
+                }
             }
             let (y, cache) = layers[i].forward(h, context: &context)
             caches.append(cache)

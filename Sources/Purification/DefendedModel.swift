@@ -73,6 +73,17 @@ public final class DefendedModel: Sendable {
     /// `purify(_:options:rng:)` with a defense resolved once by the caller.
     public func purify(_ images: Tensor, defense: ResolvedDefense, rng: inout RandomSource) throws(PurificationError)
         -> (images: Tensor, scores: [Float]) {
+        let mean = try purifiedImages(images, defense: defense, rng: &rng)
+        return (mean, Self.reconstructionErrors(images, mean))
+    }
+
+    /// The purified images of `purify(_:options:rng:)` without the scores (randomized
+    /// smoothing's base classifier only needs the labels).
+    public func purifiedImages(_ images: Tensor, options: DefenseOptions, rng: inout RandomSource) throws(PurificationError) -> Tensor {
+        try purifiedImages(images, defense: ResolvedDefense(model: self, options: options), rng: &rng)
+    }
+
+    func purifiedImages(_ images: Tensor, defense: ResolvedDefense, rng: inout RandomSource) throws(PurificationError) -> Tensor {
         let purifier = defense.purifier, options = defense.options
         var mean = try purifier.purify(images, rng: &rng)
         if options.samples > 1 {
@@ -82,7 +93,7 @@ public final class DefendedModel: Sendable {
             }
             mean.scale(by: 1 / Float(options.samples))
         }
-        return (mean, Self.reconstructionErrors(images, mean))
+        return mean
     }
 
     /// One classified image.

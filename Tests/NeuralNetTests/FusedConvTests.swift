@@ -34,10 +34,10 @@ struct FusedConvTests {
         let bias = GradientCheck.randomTensor([f], seed: 3)
         let x = GradientCheck.randomTensor([5, 6, 7, c], seed: 4)
         for activation in [nil, FusedActivation.relu, .sigmoid] {
-            let reference = ConvKernels.forward(x, weight: w, bias: bias, activation: activation, kernel: 3, outChannels: f)
+            let reference = ConvKernels.forward(x, weight: w, bias: bias, epilogue: ConvEpilogue(activation: activation), kernel: 3, outChannels: f)
             for settings in [ComputeSettings(parallelism: 1), Self.blocked] {
                 let y = ComputeSettings.$current.withValue(settings) {
-                    ConvKernels.scatter(x, weight: ConvKernels.flipped(w, kernel: 3), bias: bias, activation: activation,
+                    ConvKernels.scatter(x, weight: ConvKernels.flipped(w, kernel: 3), bias: bias, epilogue: ConvEpilogue(activation: activation),
                                         kernel: 3, outChannels: f)
                 }
                 #expect(y.shape == reference.shape)
