@@ -148,7 +148,7 @@ if ProcessInfo.processInfo.environment["VAEGUARD_BENCHMARKS"] != nil {
         .target(
             name: "VAEGuardBenchKit",
             dependencies: ["Engine", "NeuralNet", "Models", "Imaging", "Purification", "HTTPServer", "Certification",
-                           .product(name: "Logging", package: "swift-log")],
+                           "Attacks", .product(name: "Logging", package: "swift-log")],
             path: "Benchmarks/VAEGuardBenchKit",
             swiftSettings: swiftSettings))
     package.targets.append(

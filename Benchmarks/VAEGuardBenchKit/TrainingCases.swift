@@ -1,0 +1,72 @@
+import Attacks
+import Engine
+import Models
+import NeuralNet
+
+/// One step of adversarial training as `vaeguard train classifier --adversarial fgsm-rs` runs it
+/// (`AdversarialStep.accumulate` + `optimizer.step`): FGSM-RS makes the batch (random start,
+/// one forward + input-gradient backward in inference mode), then one training forward +
+/// backward with parameter gradients and an SGD update (momentum 0.9, weight decay 5e-4).
+///
+/// FLOPs: 5 × the forward FLOPs (attack: forward + input gradient; training: forward + input
+/// and weight gradients), counting a "same" conv followed by `subsample2` at its output
+/// resolution (a stride-2 conv): the work the step needs, not the work an implementation does,
+/// so rows of different implementations compare.
+public enum TrainingCases {
+    public static func fgsmRSStep(_ name: String, _ arch: ModelArchitecture, batch n: Int,
+                                  epsilon: Float = 8 / 255) -> Workload {
+        Workload(name: "\(name) fgsm-rs train step b\(n)", group: .model,
+                 flops: 5 * Double(n) * stridedForwardFLOPs(arch.layers ?? [], arch.inputShape).flops, items: n) {
+            let model = PaperModels.classifier(arch)
+            var rng = RandomSource(seed: 21)
+            let x = Tensor(shape: [n] + arch.inputShape,
+                           storage: (0..<(n * arch.inputShape.reduce(1, *))).map { _ in rng.nextUniform() })
+            let labels = (0..<n).map { $0 % 10 }
+            let attack = LinfAttack(epsilon: epsilon, steps: 1, stepSize: 1.25 * epsilon, randomStart: true)
+            // A small rate: the benchmark runs many steps on one batch and must not diverge.
+            let state = Unchecked(value: (optimizer: SGD(learningRate: 0.01, momentum: 0.9, weightDecay: 5e-4),
+                                          gradients: GradientStore(), model: model))
+            return {
+                let (optimizer, gradients, model) = state.value
+                var rng = RandomSource(seed: 3)
+                let adv = attack.perturb(x, labels: labels, target: ClassifierTarget(classifier: model), rng: &rng)
+                var context = ForwardContext(training: true, rng: RandomSource(seed: 4))
+                gradients.reset()
+                let (logits, caches) = model.forward(adv, context: &context)
+                let (loss, grad) = Losses.softmaxCrossEntropy(logits: logits, labels: labels)
+                consume(model.backward(grad, caches: caches, gradients: gradients))
+                optimizer.step(model.parameters, gradients: gradients)
+                consume(loss)
+            }
+        }
+    }
+
+    /// Forward FLOPs per item, with a conv followed by `subsample2` counted at the subsampled size.
+    static func stridedForwardFLOPs(_ specs: [LayerSpec], _ input: [Int]) -> (flops: Double, shape: [Int]) {
+        var shape = input, total = 0.0
+        for (i, spec) in specs.enumerated() {
+            switch spec {
+            case let .conv2d(c, f, k):
+                let strided = i + 1 < specs.count && specs[i + 1] == .subsample2
+                let (h, w) = strided ? ((shape[0] + 1) / 2, (shape[1] + 1) / 2) : (shape[0], shape[1])
+                total += 2 * Double(h * w * k * k * c * f)
+                shape = [shape[0], shape[1], f]
+            case let .dense(inputs, outputs):
+                total += 2 * Double(inputs * outputs)
+                shape = [outputs]
+            case let .residual(body, shortcut):
+                let (b, out) = stridedForwardFLOPs(body, shape), (s, _) = stridedForwardFLOPs(shortcut, shape)
+                total += b + s
+                shape = out
+            case .subsample2: shape = [(shape[0] + 1) / 2, (shape[1] + 1) / 2, shape[2]]
+            case .globalAveragePool: shape = [shape[2]]
+            default: break
+            }
+        }
+        return (total, shape)
+    }
+
+    public static var all: [Workload] {
+        [fgsmRSStep("preact18-w32", RobustArchitectures.preActResNet18(width: 32), batch: 128)]
+    }
+}
