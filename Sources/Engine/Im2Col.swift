@@ -9,20 +9,25 @@
 /// data, was the cost, and im2col took several times longer than the GEMM.)
 public enum Im2Col {
     /// Fills `col` (`rows · k·k·C` floats) for output rows `rowStart ..< rowStart + rows`,
-    /// where row r is pixel (n, y, x) with r = (n·H + y)·W + x.
+    /// where row r is output pixel (n, y, x) with r = (n·H' + y)·W' + x. With `stride` s the
+    /// output grid is H' = ⌈H/s⌉ × W' = ⌈W/s⌉ and pixel (y, x) is centred on input (s·y, s·x):
+    /// the rows of a stride-s convolution with padding (k−1)/2, which equal every s-th row and
+    /// column of the stride-1 im2col (a "same" convolution followed by subsampling).
     public static func forward(
         input: UnsafePointer<Float>, height h: Int, width w: Int, channels c: Int, kernel k: Int,
-        rowStart: Int, rows: Int, col: UnsafeMutablePointer<Float>
+        stride s: Int = 1, rowStart: Int, rows: Int, col: UnsafeMutablePointer<Float>
     ) {
         let pad = (k - 1) / 2
         let rowLength = k * k * c
         let kc = k * c
         guard rows > 0 else { return }
-        var x = rowStart % w
-        var y = (rowStart / w) % h
-        var image = input + (rowStart / (w * h)) * h * w * c
+        let (oh, ow) = ((h + s - 1) / s, (w + s - 1) / s)
+        var ox = rowStart % ow
+        var oy = (rowStart / ow) % oh
+        var image = input + (rowStart / (ow * oh)) * h * w * c
         for r in 0..<rows {
             var dst = col + r * rowLength
+            let (x, y) = (s * ox, s * oy)
             // Taps kx in lo..<hi are inside the image horizontally.
             let lo = max(0, pad - x), hi = min(k, w - x + pad)
             for ky in 0..<k {
@@ -37,29 +42,32 @@ public enum Im2Col {
                 dst += kc
             }
             // Next pixel: (n, y, x) → (n, y, x+1), wrapping rows and images.
-            x += 1
-            if x == w {
-                x = 0
-                y += 1
-                if y == h { y = 0; image += h * w * c }
+            ox += 1
+            if ox == ow {
+                ox = 0
+                oy += 1
+                if oy == oh { oy = 0; image += h * w * c }
             }
         }
     }
 
-    /// Adjoint of `forward`: scatters `col` rows back and *adds* them into `inputGrad`.
+    /// Adjoint of `forward` (same `stride`): scatters `col` rows back and *adds* them into
+    /// `inputGrad` (`[N, H, W, C]`, the input's size).
     public static func backward(
         col: UnsafePointer<Float>, height h: Int, width w: Int, channels c: Int, kernel k: Int,
-        rowStart: Int, rows: Int, inputGrad: UnsafeMutablePointer<Float>
+        stride s: Int = 1, rowStart: Int, rows: Int, inputGrad: UnsafeMutablePointer<Float>
     ) {
         let pad = (k - 1) / 2
         let rowLength = k * k * c
         let kc = k * c
         guard rows > 0 else { return }
-        var x = rowStart % w
-        var y = (rowStart / w) % h
-        var image = inputGrad + (rowStart / (w * h)) * h * w * c
+        let (oh, ow) = ((h + s - 1) / s, (w + s - 1) / s)
+        var ox = rowStart % ow
+        var oy = (rowStart / ow) % oh
+        var image = inputGrad + (rowStart / (ow * oh)) * h * w * c
         for r in 0..<rows {
             var src = col + r * rowLength
+            let (x, y) = (s * ox, s * oy)
             let lo = max(0, pad - x), hi = min(k, w - x + pad)
             if lo < hi {
                 for ky in 0..<k {
@@ -70,11 +78,11 @@ public enum Im2Col {
                     src += kc
                 }
             }
-            x += 1
-            if x == w {
-                x = 0
-                y += 1
-                if y == h { y = 0; image += h * w * c }
+            ox += 1
+            if ox == ow {
+                ox = 0
+                oy += 1
+                if oy == oh { oy = 0; image += h * w * c }
             }
         }
     }

@@ -44,6 +44,17 @@ public final class Conv2D: Layer, ActivationFusing {
         (convolve(x, epilogue: epilogue), context.recordsCache ? LayerCache([x]) : .empty)
     }
 
+    /// The convolution followed by `Subsample2` as one stride-2 convolution (padding (k−1)/2):
+    /// only the kept pixels are computed, a quarter of the work. The cache records the stride
+    /// for `backward`, whose `dy` is then the subsampled gradient (`Subsample2` passes it through
+    /// when its cache is `Subsample2.fusedCache`).
+    func forward(_ x: Tensor, stride: Int, context: inout ForwardContext) -> (output: Tensor, cache: LayerCache) {
+        guard stride > 1 else { return forward(x, context: &context) }
+        let y = ConvKernels.forward(x, weight: weightMatrix, bias: bias.value, kernel: kernel, outChannels: outChannels,
+                                    stride: stride)
+        return (y, context.recordsCache ? LayerCache([x], indices: [Int32(stride)]) : .empty)
+    }
+
     /// In the im2col form (C ≤ F), whose blocks can be whole pairs of image rows.
     func canPool(inputShape s: [Int]) -> Bool {
         !ConvKernels.prefersScatter(inChannels: inChannels, outChannels: outChannels) && s.count == 4 && s[1] % 2 == 0
@@ -63,10 +74,13 @@ public final class Conv2D: Layer, ActivationFusing {
 
     public func backward(_ dy: Tensor, cache: LayerCache, gradients: GradientStore?) -> Tensor {
         let x = cache.tensors[0]
+        let stride = Int(cache.indices.first ?? 1)
         if let gradients {
-            gradients.accumulate(ConvKernels.backwardWeight(x, dy, kernel: kernel).reshaped(weight.shape), for: weight)
+            gradients.accumulate(ConvKernels.backwardWeight(x, dy, kernel: kernel, stride: stride).reshaped(weight.shape),
+                                 for: weight)
             gradients.accumulate(dy.sumOverChannels(), for: bias)
         }
-        return ConvKernels.backwardData(dy, weight: weightMatrix, kernel: kernel, inChannels: inChannels)
+        return ConvKernels.backwardData(dy, weight: weightMatrix, kernel: kernel, inChannels: inChannels, stride: stride,
+                                        inputSize: (x.shape[1], x.shape[2]))
     }
 }

@@ -12,21 +12,24 @@ enum ConvKernels {
     /// the activation and the pooling are applied to each block right after its GEMM, while it
     /// is in cache. With pooling a block is whole pairs of image rows (H even), its GEMM writes
     /// to a per-block scratch buffer and only the pooled values reach the output: the full-size
-    /// map is never stored and read back.
+    /// map is never stored and read back. With `stride` s > 1 (no pooling) only every s-th row
+    /// and column is computed, `[N,⌈H/s⌉,⌈W/s⌉,F]`: a stride-s convolution with padding (k−1)/2.
     static func forward(_ x: Tensor, weight: Tensor, bias: Tensor?, epilogue: ConvEpilogue = ConvEpilogue(),
-                        kernel k: Int, outChannels f: Int) -> Tensor {
+                        kernel k: Int, outChannels f: Int, stride s: Int = 1) -> Tensor {
         let (n, h, w, c) = (x.shape[0], x.shape[1], x.shape[2], x.shape[3])
         let pool = epilogue.pool
         precondition(!pool || (h % 2 == 0 && w >= 2), "pooling in a convolution needs an even height and width ≥ 2")
+        precondition(!pool || s == 1, "a strided convolution does not pool")
         let kkc = k * k * c
-        let totalRows = n * h * w
+        let (gh, gw) = ((h + s - 1) / s, (w + s - 1) / s)
+        let totalRows = n * gh * gw
         // Blocks and chunks are made of units: one output pixel, or with pooling the 2·W pixels
         // of two image rows (one pooled output row of W/2 pixels).
         let unit = pool ? 2 * w : 1
         let blockUnits = max(1, ComputeSettings.current.blockRows(rowLength: kkc) / unit)
         let chunks = Parallel.chunkCount(flops: 2 * Double(totalRows) * Double(kkc) * Double(f), count: totalRows,
                                          maxChunks: ComputeSettings.current.parallelism)
-        let (outH, outW) = pool ? (h / 2, w / 2) : (h, w)
+        let (outH, outW) = pool ? (h / 2, w / 2) : (gh, gw)
         let outCount = n * outH * outW * f
         let biasValues = bias?.storage ?? []
         // Not zero-filled: the blocks cover every row and sgemm (beta = 0) writes every element,
@@ -50,7 +53,7 @@ enum ConvKernels {
                                 let (start, rows) = (u * unit, count * unit)
                                 let y = scratch ?? oBase + start * f
                                 Im2Col.forward(input: xBase, height: h, width: w, channels: c, kernel: k,
-                                               rowStart: start, rows: rows, col: col)
+                                               stride: s, rowStart: start, rows: rows, col: col)
                                 GEMM.sgemm(m: rows, n: f, k: kkc, a: col, lda: kkc, b: wBase, ldb: f, c: y, ldc: f)
                                 FusedActivation.finish(y, rows: rows, channels: f, bias: bBase, affine: epilogue.affine,
                                                        activation: epilogue.activation)
@@ -68,9 +71,11 @@ enum ConvKernels {
     }
 
     /// `dx[N,H,W,C] = col2im(dy · Wᵀ)`: the input gradient of `forward`, and the forward pass
-    /// of a transposed convolution. See `scatter`.
-    static func backwardData(_ dy: Tensor, weight: Tensor, kernel k: Int, inChannels c: Int) -> Tensor {
-        scatter(dy, weight: weight, bias: nil, kernel: k, outChannels: c)
+    /// of a transposed convolution. See `scatter`. With `stride` s, `dy` is the strided output
+    /// (`forward(…, stride: s)`) and `inputSize` the input's height and width.
+    static func backwardData(_ dy: Tensor, weight: Tensor, kernel k: Int, inChannels c: Int, stride s: Int = 1,
+                             inputSize: (height: Int, width: Int)? = nil) -> Tensor {
+        scatter(dy, weight: weight, bias: nil, kernel: k, outChannels: c, stride: s, outputSize: inputSize)
     }
 
     /// `y[N,H,W,F] = activation(affine(col2im(x · Uᵀ) + bias))` for `U` `[k·k·F, C]`, `x` `[N,H,W,C]`:
@@ -81,19 +86,24 @@ enum ConvKernels {
     /// columns instead of 3). Split over batch items (col2im of neighbouring rows of one image
     /// writes to the same pixels); each block holds whole images, so once its col2im is done
     /// its outputs are final and the bias, affine map and activation are applied while they are in cache.
+    /// With `stride` s, input pixel (y, x) contributes around output pixel (s·y, s·x) of an
+    /// `outputSize` map (the adjoint of the strided `forward`); stride 1 keeps the input's size.
     static func scatter(_ x: Tensor, weight u: Tensor, bias: Tensor?, epilogue: ConvEpilogue = ConvEpilogue(),
-                        kernel k: Int, outChannels f: Int) -> Tensor {
+                        kernel k: Int, outChannels f: Int, stride s: Int = 1,
+                        outputSize: (height: Int, width: Int)? = nil) -> Tensor {
         precondition(!epilogue.pool, "the col2im form does not pool")
-        let (n, h, w, c) = (x.shape[0], x.shape[1], x.shape[2], x.shape[3])
+        let (n, gh, gw, c) = (x.shape[0], x.shape[1], x.shape[2], x.shape[3])
+        let (h, w) = outputSize ?? (gh, gw)
+        precondition((h + s - 1) / s == gh && (w + s - 1) / s == gw, "scatter: output size does not match the stride")
         let kkf = k * k * f
-        let pixels = h * w
+        let pixels = gh * gw, outPixels = h * w
         let imagesPerBlock = max(1, ComputeSettings.current.blockRows(rowLength: kkf) / max(1, pixels))
         let chunks = Parallel.chunkCount(flops: 2 * Double(n * pixels) * Double(kkf) * Double(c), count: n,
                                          maxChunks: ComputeSettings.current.parallelism, minRows: 1)
         let biasValues = bias?.storage ?? []
-        let out = [Float](unsafeUninitializedCapacity: n * pixels * f) { op, initialized in
-            initialized = n * pixels * f
-            guard n * pixels * f > 0 else { return }
+        let out = [Float](unsafeUninitializedCapacity: n * outPixels * f) { op, initialized in
+            initialized = n * outPixels * f
+            guard n * outPixels * f > 0 else { return }
             x.storage.withUnsafeBufferPointer { xp in
                 u.storage.withUnsafeBufferPointer { up in
                     biasValues.withUnsafeBufferPointer { bp in
@@ -106,14 +116,15 @@ enum ConvKernels {
                             while item < items.upperBound {
                                 let images = min(imagesPerBlock, items.upperBound - item)
                                 let (start, count) = (item * pixels, images * pixels)
-                                (oBase + start * f).initialize(repeating: 0, count: count * f)
+                                let outStart = item * outPixels, outCount = images * outPixels
+                                (oBase + outStart * f).initialize(repeating: 0, count: outCount * f)
                                 if c > 0 {
                                     GEMM.sgemm(transB: true, m: count, n: kkf, k: c, a: xBase + start * c, lda: c,
                                                b: uBase, ldb: c, c: col, ldc: kkf)
                                     Im2Col.backward(col: col, height: h, width: w, channels: f, kernel: k,
-                                                    rowStart: start, rows: count, inputGrad: oBase)
+                                                    stride: s, rowStart: start, rows: count, inputGrad: oBase)
                                 }
-                                FusedActivation.finish(oBase + start * f, rows: count, channels: f, bias: bBase,
+                                FusedActivation.finish(oBase + outStart * f, rows: outCount, channels: f, bias: bBase,
                                                        affine: epilogue.affine, activation: epilogue.activation)
                                 item += images
                             }
@@ -150,12 +161,14 @@ enum ConvKernels {
     /// a convolution from `c` to `f` channels: its column block is `k·k·f` wide against `k·k·c`.
     static func prefersScatter(inChannels c: Int, outChannels f: Int) -> Bool { f < c }
 
-    /// `dW[k·k·C, F] = im2col(x)ᵀ · dy`, summed over the batch (per-worker partial sums).
-    static func backwardWeight(_ x: Tensor, _ dy: Tensor, kernel k: Int) -> Tensor {
+    /// `dW[k·k·C, F] = im2col(x)ᵀ · dy`, summed over the batch (per-worker partial sums); with
+    /// `stride` s, `dy` is the strided output and the im2col rows are the strided ones.
+    static func backwardWeight(_ x: Tensor, _ dy: Tensor, kernel k: Int, stride s: Int = 1) -> Tensor {
         let (n, h, w, c) = (x.shape[0], x.shape[1], x.shape[2], x.shape[3])
         let f = dy.shape[3]
         let kkc = k * k * c
-        let totalRows = n * h * w
+        let totalRows = n * ((h + s - 1) / s) * ((w + s - 1) / s)
+        precondition(dy.count == totalRows * f, "backwardWeight: dy does not match the strided output")
         let block = ComputeSettings.current.convBlockRows
         let chunks = Parallel.chunkCount(count: totalRows, maxChunks: min(ComputeSettings.current.parallelism, max(1, totalRows / 256)))
         var partials = [Float](repeating: 0, count: chunks * kkc * f)
@@ -171,7 +184,7 @@ enum ConvKernels {
                         while start < rows.upperBound {
                             let count = min(block, rows.upperBound - start)
                             Im2Col.forward(input: xBase, height: h, width: w, channels: c, kernel: k,
-                                           rowStart: start, rows: count, col: col)
+                                           stride: s, rowStart: start, rows: count, col: col)
                             GEMM.sgemm(transA: true, m: kkc, n: f, k: count, a: col, lda: kkc,
                                        b: dyBase + start * f, ldb: f, beta: 1, c: dw, ldc: f)
                             start += count

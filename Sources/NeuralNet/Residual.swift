@@ -35,22 +35,35 @@ public final class Residual: Layer {
 
     public func forward(_ x: Tensor, context: inout ForwardContext) -> (output: Tensor, cache: LayerCache) {
         var children: [LayerCache] = []
-        var y = x
-        for layer in body {
-            let (out, cache) = layer.forward(y, context: &context)
-            children.append(cache)
-            y = out
-        }
-        var s = x
-        for layer in shortcut {
-            let (out, cache) = layer.forward(s, context: &context)
-            children.append(cache)
-            s = out
-        }
+        var y = Self.run(body, x, context: &context, caches: &children)
+        let s = Self.run(shortcut, x, context: &context, caches: &children)
         y.add(s)
         var cache = LayerCache.empty
         if context.recordsCache { cache.children = children }
         return (y, cache)
+    }
+
+    /// Runs a chain, one cache per layer; a convolution followed by `Subsample2` runs as one
+    /// stride-2 convolution (the downsampling blocks), with `Subsample2.fusedCache` for the
+    /// subsampling, so `backward` walks the same per-layer caches.
+    static func run(_ layers: [any Layer], _ x: Tensor, context: inout ForwardContext, caches: inout [LayerCache]) -> Tensor {
+        var h = x
+        var i = 0
+        while i < layers.count {
+            if let conv = layers[i] as? Conv2D, i + 1 < layers.count, layers[i + 1] is Subsample2 {
+                let (out, cache) = conv.forward(h, stride: 2, context: &context)
+                caches.append(cache)
+                caches.append(Subsample2.fusedCache)
+                h = out
+                i += 2
+                continue
+            }
+            let (out, cache) = layers[i].forward(h, context: &context)
+            caches.append(cache)
+            h = out
+            i += 1
+        }
+        return h
     }
 
     public func backward(_ dy: Tensor, cache: LayerCache, gradients: GradientStore?) -> Tensor {
@@ -147,7 +160,12 @@ public final class Subsample2: Layer {
         return (y, context.recordsCache ? LayerCache(shape: x.shape) : .empty)
     }
 
+    /// The cache of a subsampling already done by the convolution before it (stride 2, see
+    /// `Residual.run`): `backward` passes the gradient through, the convolution's backward takes it.
+    static let fusedCache = LayerCache(indices: [1])
+
     public func backward(_ dy: Tensor, cache: LayerCache, gradients: GradientStore?) -> Tensor {
+        if cache.indices.first == 1 { return dy }
         let shape = cache.shape
         let (n, h, w, c) = (shape[0], shape[1], shape[2], shape[3])
         let (oh, ow) = ((h + 1) / 2, (w + 1) / 2)
