@@ -70,3 +70,37 @@ public enum TrainingCases {
         [fgsmRSStep("preact18-w32", RobustArchitectures.preActResNet18(width: 32), batch: 128)]
     }
 }
+
+/// The weight-gradient GEMM of a convolution, `dW[k·k·C, F] += colᵀ · dy` over `k` rows, in
+/// the engine's form (`transposed: false`, col transposed) or as `dWᵀ[F, k·k·C] = dyᵀ · col`.
+public func weightGradientGEMMWorkload(kkc: Int, f: Int, rows: Int, transposed: Bool) -> Workload {
+    Workload(name: "sgemm dW \(transposed ? "dyᵀ·col" : "colᵀ·dy") \(kkc)x\(f) k\(rows)", group: .sgemm,
+             flops: 2 * Double(kkc) * Double(f) * Double(rows)) {
+        let col = UnsafeMutablePointer<Float>.allocate(capacity: rows * kkc)
+        let dy = UnsafeMutablePointer<Float>.allocate(capacity: rows * f)
+        let dw = UnsafeMutablePointer<Float>.allocate(capacity: kkc * f)
+        var rng = RandomSource(seed: 3)
+        for i in 0..<(rows * kkc) { col[i] = rng.nextUniform() }
+        for i in 0..<(rows * f) { dy[i] = rng.nextUniform() }
+        dw.initialize(repeating: 0, count: kkc * f)
+        let box = PointerBox(a: col, b: dy, c: dw)
+        return {
+            if transposed {
+                GEMM.sgemm(transA: true, m: f, n: kkc, k: rows, a: box.b, lda: f, b: box.a, ldb: kkc, beta: 1, c: box.c, ldc: kkc)
+            } else {
+                GEMM.sgemm(transA: true, m: kkc, n: f, k: rows, a: box.a, lda: kkc, b: box.b, ldb: f, beta: 1, c: box.c, ldc: f)
+            }
+        }
+    }
+}
+
+extension TrainingCases {
+    /// The weight-gradient GEMM shapes of preact18-w32 in both forms.
+    public static var weightGradientGEMMs: [Workload] {
+        [(288, 32), (576, 64), (1152, 128), (2304, 256)].flatMap { kkc, f in
+            [512, 2048].flatMap { rows in
+                [false, true].map { weightGradientGEMMWorkload(kkc: kkc, f: f, rows: rows, transposed: $0) }
+            }
+        }
+    }
+}

@@ -447,7 +447,7 @@ public enum Catalogue {
     }
 
     public static var all: [Workload] {
-        sgemm + layers + models + TrainingCases.all + ServingCases.all + CertificationCases.all + purification + CodecCases.all + [HTTPRoundTrip.workload]
+        sgemm + TrainingCases.weightGradientGEMMs + layers + models + TrainingCases.all + ServingCases.all + CertificationCases.all + purification + CodecCases.all + [HTTPRoundTrip.workload]
             + DispatchCases.all
     }
 }
