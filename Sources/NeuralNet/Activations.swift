@@ -9,39 +9,12 @@ public final class ReLU: Layer {
     public func outputShape(for s: [Int]) throws(NeuralNetError) -> [Int] { s }
 
     public func forward(_ x: Tensor, context: inout ForwardContext) -> (output: Tensor, cache: LayerCache) {
-        let y = Self.elementwise(x, x, gate: false)
+        let y = x.map { $0 > 0 ? $0 : 0 }
         return (y, context.recordsCache ? LayerCache([y]) : .empty)
     }
 
     public func backward(_ dy: Tensor, cache: LayerCache, gradients: GradientStore?) -> Tensor {
-        Self.elementwise(dy, cache.tensors[0], gate: true)
-    }
-
-    /// `max(0, a)` (`gate` false) or `b > 0 ? a : 0` (`gate` true) into fresh storage, split over
-    /// the cores for a batch's feature maps (`BatchNorm.elementwiseChunks`). Two plain loops
-    /// (no closure per element), so the compiler vectorises them.
-    static func elementwise(_ a: Tensor, _ b: Tensor, gate: Bool) -> Tensor {
-        precondition(a.count == b.count, "relu: \(a.shape) and \(b.shape) differ in size")
-        let n = a.count
-        let chunks = BatchNorm.elementwiseChunks(count: n, rows: n / 16)
-        let out = [Float](unsafeUninitializedCapacity: n) { buffer, initialized in
-            initialized = n
-            guard n > 0 else { return }
-            let o = buffer.baseAddress!
-            a.storage.withUnsafeBufferPointer { ap in
-                b.storage.withUnsafeBufferPointer { bp in
-                    let (aBase, bBase) = (ap.baseAddress!, bp.baseAddress!)
-                    Parallel.forEachChunk(count: n, maxChunks: chunks) { range in
-                        if gate {
-                            for i in range { let (g, y) = (aBase[i], bBase[i]); o[i] = y > 0 ? g : 0 }
-                        } else {
-                            for i in range { let v = aBase[i]; o[i] = v > 0 ? v : 0 }
-                        }
-                    }
-                }
-            }
-        }
-        return Tensor(shape: a.shape, storage: out)
+        dy.zipMap(cache.tensors[0]) { g, y in y > 0 ? g : 0 }
     }
 }
 

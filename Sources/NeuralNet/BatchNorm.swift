@@ -43,7 +43,10 @@ public final class BatchNorm: Layer {
         var mean = [Float](repeating: 0, count: c)
         var invStd = [Float](repeating: 0, count: c)
         if context.training {
-            let (sum, sumSq) = Self.channelSums(x.storage, rows: rows, channels: c)
+            var sum = [Double](repeating: 0, count: c), sumSq = [Double](repeating: 0, count: c)
+            x.storage.withUnsafeBufferPointer { p in
+                for r in 0..<rows { for j in 0..<c { let v = Double(p[r * c + j]); sum[j] += v; sumSq[j] += v * v } }
+            }
             for j in 0..<c {
                 let m = sum[j] / Double(rows)
                 let v = max(0, sumSq[j] / Double(rows) - m * m)
@@ -57,44 +60,28 @@ public final class BatchNorm: Layer {
             (mean, invStd) = runningStatistics
         }
         // One pass into fresh storage (no copies of x first); x̂ only when backward needs it.
-        // Rows are split over the cores (`elementwiseChunks`); each element is computed as before.
         let g = gamma.value.storage, b = beta.value.storage
         let n = x.count
-        let chunks = Self.elementwiseChunks(count: n, rows: rows)
         var xhat: [Float] = []
         let y = [Float](unsafeUninitializedCapacity: n) { yp, initialized in
-            let yBase = yp.baseAddress
             x.storage.withUnsafeBufferPointer { xp in
-                let xBase = xp.baseAddress
                 if context.recordsCache {
                     xhat = [Float](unsafeUninitializedCapacity: n) { xh, done in
-                        let hBase = xh.baseAddress
-                        mean.withUnsafeBufferPointer { m in invStd.withUnsafeBufferPointer { s in
-                            g.withUnsafeBufferPointer { gp in b.withUnsafeBufferPointer { bp in
-                                Parallel.forEachChunk(count: rows, maxChunks: chunks) { range in
-                                    for r in range {
-                                        let (xr, hr, yr) = (xBase! + r * c, hBase! + r * c, yBase! + r * c)
-                                        for j in 0..<c {
-                                            let v = (xr[j] - m[j]) * s[j]
-                                            hr[j] = v
-                                            yr[j] = gp[j] * v + bp[j]
-                                        }
-                                    }
-                                }
-                            } }
-                        } }
+                        for r in 0..<rows {
+                            for j in 0..<c {
+                                let v = (xp[r * c + j] - mean[j]) * invStd[j]
+                                xh[r * c + j] = v
+                                yp[r * c + j] = g[j] * v + b[j]
+                            }
+                        }
                         done = n
                     }
                 } else {
                     let affine = ChannelAffine(gamma: g, beta: b, mean: mean, invStd: invStd)
-                    affine.scale.withUnsafeBufferPointer { scale in affine.shift.withUnsafeBufferPointer { shift in
-                        Parallel.forEachChunk(count: rows, maxChunks: chunks) { range in
-                            for r in range {
-                                let (xr, yr) = (xBase! + r * c, yBase! + r * c)
-                                for j in 0..<c { yr[j] = xr[j] * scale[j] + shift[j] }
-                            }
-                        }
-                    } }
+                    let (scale, shift) = (affine.scale, affine.shift)
+                    for r in 0..<rows {
+                        for j in 0..<c { yp[r * c + j] = xp[r * c + j] * scale[j] + shift[j] }
+                    }
                 }
             }
             initialized = n
@@ -103,36 +90,6 @@ public final class BatchNorm: Layer {
         guard context.recordsCache else { return (output, .empty) }
         let modeFlag: [Int32] = [context.training ? 1 : 0]
         return (output, LayerCache([Tensor(shape: x.shape, storage: xhat), Tensor(shape: [c], storage: invStd)], indices: modeFlag))
-    }
-
-    /// Chunks for a pass over `count` floats in `rows` rows: one per core for maps of at least
-    /// 64 K floats (a batch's feature map), inline for the small ones (batch-1 requests, tests).
-    static func elementwiseChunks(count: Int, rows: Int) -> Int {
-        Parallel.chunkCount(flops: Double(count) * 32, count: rows, maxChunks: ComputeSettings.current.parallelism)
-    }
-
-    /// Per-channel `Σx` and `Σx²` in double precision, over row chunks on the cores (each
-    /// chunk's partial sums, then added in chunk order).
-    static func channelSums(_ x: [Float], rows: Int, channels c: Int) -> (sum: [Double], sumSq: [Double]) {
-        let chunks = elementwiseChunks(count: x.count, rows: rows)
-        var partial = [Double](repeating: 0, count: 2 * chunks * c)
-        x.withUnsafeBufferPointer { xp in
-            partial.withUnsafeMutableBufferPointer { pp in
-                let (xBase, pBase) = (xp.baseAddress, pp.baseAddress!)
-                Parallel.forEachChunk(count: rows, maxChunks: chunks) { chunk, range in
-                    let (sum, sumSq) = (pBase + 2 * chunk * c, pBase + (2 * chunk + 1) * c)
-                    for r in range {
-                        let xr = xBase! + r * c
-                        for j in 0..<c { let v = Double(xr[j]); sum[j] += v; sumSq[j] += v * v }
-                    }
-                }
-            }
-        }
-        var sum = Array(partial[0..<c]), sumSq = Array(partial[c..<(2 * c)])
-        for chunk in 1..<max(1, chunks) {
-            for j in 0..<c { sum[j] += partial[2 * chunk * c + j]; sumSq[j] += partial[(2 * chunk + 1) * c + j] }
-        }
-        return (sum, sumSq)
     }
 
     /// The running mean and `1 / sqrt(running variance + ε)`, per channel.
@@ -153,26 +110,12 @@ public final class BatchNorm: Layer {
         let xhat = cache.tensors[0], invStd = cache.tensors[1].storage
         let training = cache.indices.first == 1
         let rows = dy.count / c
-        let chunks = Self.elementwiseChunks(count: dy.count, rows: rows)
-        // Σdy and Σdy·x̂ per channel: per-chunk float partial sums, added in chunk order.
-        var partial = [Float](repeating: 0, count: 2 * chunks * c)
-        dy.storage.withUnsafeBufferPointer { gp in
-            xhat.storage.withUnsafeBufferPointer { xh in
-                partial.withUnsafeMutableBufferPointer { pp in
-                    let (gBase, hBase, pBase) = (gp.baseAddress, xh.baseAddress, pp.baseAddress!)
-                    Parallel.forEachChunk(count: rows, maxChunks: chunks) { chunk, range in
-                        let (sumDy, sumDyXhat) = (pBase + 2 * chunk * c, pBase + (2 * chunk + 1) * c)
-                        for r in range {
-                            let (gr, hr) = (gBase! + r * c, hBase! + r * c)
-                            for j in 0..<c { sumDy[j] += gr[j]; sumDyXhat[j] += gr[j] * hr[j] }
-                        }
-                    }
-                }
+        var sumDy = [Float](repeating: 0, count: c), sumDyXhat = [Float](repeating: 0, count: c)
+        for r in 0..<rows {
+            for j in 0..<c {
+                sumDy[j] += dy.storage[r * c + j]
+                sumDyXhat[j] += dy.storage[r * c + j] * xhat.storage[r * c + j]
             }
-        }
-        var sumDy = Array(partial[0..<c]), sumDyXhat = Array(partial[c..<(2 * c)])
-        for chunk in 1..<max(1, chunks) {
-            for j in 0..<c { sumDy[j] += partial[2 * chunk * c + j]; sumDyXhat[j] += partial[(2 * chunk + 1) * c + j] }
         }
         gradients?.accumulate(Tensor(shape: [c], storage: sumDyXhat), for: gamma)
         gradients?.accumulate(Tensor(shape: [c], storage: sumDy), for: beta)
@@ -184,18 +127,14 @@ public final class BatchNorm: Layer {
         let bias = (0..<c).map { training ? -a[$0] * sumDy[$0] / m : 0 }
         let e = (0..<c).map { training ? -a[$0] * sumDyXhat[$0] / m : 0 }
         let out = [Float](unsafeUninitializedCapacity: dy.count) { d, initialized in
-            let dBase = d.baseAddress
             dy.storage.withUnsafeBufferPointer { gp in
                 xhat.storage.withUnsafeBufferPointer { xh in
-                    a.withUnsafeBufferPointer { ap in bias.withUnsafeBufferPointer { bp in e.withUnsafeBufferPointer { ep in
-                        let (gBase, hBase) = (gp.baseAddress, xh.baseAddress)
-                        Parallel.forEachChunk(count: rows, maxChunks: chunks) { range in
-                            for r in range {
-                                let (dr, gr, hr) = (dBase! + r * c, gBase! + r * c, hBase! + r * c)
-                                for j in 0..<c { dr[j] = ap[j] * gr[j] + bp[j] + ep[j] * hr[j] }
-                            }
+                    for r in 0..<rows {
+                        for j in 0..<c {
+                            let i = r * c + j
+                            d[i] = a[j] * gp[i] + bias[j] + e[j] * xh[i]
                         }
-                    } } }
+                    }
                 }
             }
             initialized = dy.count
