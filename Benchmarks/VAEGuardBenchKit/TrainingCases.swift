@@ -9,14 +9,14 @@ import NeuralNet
 /// backward with parameter gradients and an SGD update (momentum 0.9, weight decay 5e-4).
 ///
 /// FLOPs: 5 × the forward FLOPs (attack: forward + input gradient; training: forward + input
-/// and weight gradients), counting a "same" conv followed by `subsample2` at its output
-/// resolution (a stride-2 conv): the work the step needs, not the work an implementation does,
-/// so rows of different implementations compare.
+/// and weight gradients), with `forwardFLOPs(architecture:)` counting a "same" conv followed by
+/// `subsample2` at its output resolution (a stride-2 conv): the work the step needs, not the work
+/// an implementation does, so rows of different implementations compare.
 public enum TrainingCases {
     public static func fgsmRSStep(_ name: String, _ arch: ModelArchitecture, batch n: Int,
                                   epsilon: Float = 8 / 255) -> Workload {
         Workload(name: "\(name) fgsm-rs train step b\(n)", group: .model,
-                 flops: 5 * Double(n) * stridedForwardFLOPs(arch.layers ?? [], arch.inputShape).flops, items: n) {
+                 flops: 5 * Double(n) * forwardFLOPs(architecture: arch), items: n) {
             let model = PaperModels.classifier(arch)
             var rng = RandomSource(seed: 21)
             let x = Tensor(shape: [n] + arch.inputShape,
@@ -39,31 +39,6 @@ public enum TrainingCases {
                 consume(loss)
             }
         }
-    }
-
-    /// Forward FLOPs per item, with a conv followed by `subsample2` counted at the subsampled size.
-    static func stridedForwardFLOPs(_ specs: [LayerSpec], _ input: [Int]) -> (flops: Double, shape: [Int]) {
-        var shape = input, total = 0.0
-        for (i, spec) in specs.enumerated() {
-            switch spec {
-            case let .conv2d(c, f, k):
-                let strided = i + 1 < specs.count && specs[i + 1] == .subsample2
-                let (h, w) = strided ? ((shape[0] + 1) / 2, (shape[1] + 1) / 2) : (shape[0], shape[1])
-                total += 2 * Double(h * w * k * k * c * f)
-                shape = [shape[0], shape[1], f]
-            case let .dense(inputs, outputs):
-                total += 2 * Double(inputs * outputs)
-                shape = [outputs]
-            case let .residual(body, shortcut):
-                let (b, out) = stridedForwardFLOPs(body, shape), (s, _) = stridedForwardFLOPs(shortcut, shape)
-                total += b + s
-                shape = out
-            case .subsample2: shape = [(shape[0] + 1) / 2, (shape[1] + 1) / 2, shape[2]]
-            case .globalAveragePool: shape = [shape[2]]
-            default: break
-            }
-        }
-        return (total, shape)
     }
 
     public static var all: [Workload] {

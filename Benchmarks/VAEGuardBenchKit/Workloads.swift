@@ -228,13 +228,20 @@ public func forwardFLOPs(_ seq: Sequential) -> Double {
     return total
 }
 
-/// Forward FLOPs per item from an architecture description (no weights are built).
+/// Forward FLOPs per item from an architecture description (no weights are built). A convolution
+/// followed by `subsample2` counts only the pixels it keeps: the engine runs the pair as one
+/// stride-2 convolution (`Residual`).
 public func forwardFLOPs(architecture a: ModelArchitecture) -> Double {
     func chain(_ specs: [LayerSpec], _ input: [Int]) -> (Double, [Int]) {
         var shape = input, total = 0.0
-        for spec in specs {
+        for (i, spec) in specs.enumerated() {
             switch spec {
-            case let .conv2d(c, f, k), let .convTranspose2d(c, f, k):
+            case let .conv2d(c, f, k):
+                let strided = i + 1 < specs.count && specs[i + 1] == .subsample2
+                let (h, w) = strided ? ((shape[0] + 1) / 2, (shape[1] + 1) / 2) : (shape[0], shape[1])
+                total += 2 * Double(h * w * k * k * c * f)
+                shape = [shape[0], shape[1], f]
+            case let .convTranspose2d(c, f, k):
                 total += 2 * Double(shape[0] * shape[1] * k * k * c * f)
                 shape = [shape[0], shape[1], f]
             case let .dense(i, o):
