@@ -20,19 +20,12 @@ struct FusedBatchNormTests {
     }
 
     static func randomizeBias(_ layer: any Layer, seed: UInt64) {
-        let bias = layer.parameters[1]
-        bias.value = GradientCheck.randomTensor(bias.shape, seed: seed)
+        FusedConvTests.randomBias(layer.parameters[1], seed: seed)
     }
 
     @Test func convBatchNormActivation_fusedEqualsSeparateExactly() {
         var rng = RandomSource(seed: 3)
-        // 6→4 (col2im form), 2→5 (im2col form), and both forms of the transposed convolution.
-        let convs: [any ActivationFusing] = [
-            Conv2D(inChannels: 6, outChannels: 4, kernel: 3, name: "a", rng: &rng),
-            Conv2D(inChannels: 2, outChannels: 5, kernel: 3, name: "b", rng: &rng),
-            ConvTranspose2D(inChannels: 4, outChannels: 2, kernel: 3, name: "c", rng: &rng),
-            ConvTranspose2D(inChannels: 5, outChannels: 5, kernel: 3, name: "d", rng: &rng),
-        ]
+        let convs = FusedConvTests.bothForms(rng: &rng)
         for (i, conv) in convs.enumerated() {
             Self.randomizeBias(conv, seed: UInt64(40 + i))
             let f = conv.parameters[1].shape[0]

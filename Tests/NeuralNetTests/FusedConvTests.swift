@@ -20,6 +20,15 @@ struct FusedConvTests {
         p.value = GradientCheck.randomTensor(p.shape, seed: seed)
     }
 
+    /// One convolution per code path: 6→4 and 4→2 run in the col2im form, 2→5 and 5→5 in the
+    /// im2col form (plain and transposed).
+    static func bothForms(rng: inout RandomSource) -> [any ActivationFusing] {
+        [Conv2D(inChannels: 6, outChannels: 4, kernel: 3, name: "a", rng: &rng),
+         Conv2D(inChannels: 2, outChannels: 5, kernel: 3, name: "b", rng: &rng),
+         ConvTranspose2D(inChannels: 4, outChannels: 2, kernel: 3, name: "c", rng: &rng),
+         ConvTranspose2D(inChannels: 5, outChannels: 5, kernel: 3, name: "d", rng: &rng)]
+    }
+
     @Test func flipped_twiceIsTheIdentity() {
         let m = GradientCheck.randomTensor([9 * 4, 3], seed: 1)
         let once = ConvKernels.flipped(m, kernel: 3)
@@ -48,13 +57,7 @@ struct FusedConvTests {
 
     @Test func fusedActivation_equalsSeparateLayersExactly() {
         var rng = RandomSource(seed: 5)
-        // 6→4 and 4→2 run in the col2im form, 2→5 and 5→5 in the im2col form.
-        let convs: [any ActivationFusing] = [
-            Conv2D(inChannels: 6, outChannels: 4, kernel: 3, name: "a", rng: &rng),
-            Conv2D(inChannels: 2, outChannels: 5, kernel: 3, name: "b", rng: &rng),
-            ConvTranspose2D(inChannels: 4, outChannels: 2, kernel: 3, name: "c", rng: &rng),
-            ConvTranspose2D(inChannels: 5, outChannels: 5, kernel: 3, name: "d", rng: &rng),
-        ]
+        let convs = Self.bothForms(rng: &rng)
         for (i, conv) in convs.enumerated() {
             Self.randomBias(conv.parameters[1], seed: UInt64(10 + i))
             let c = conv.parameters[0].shape[conv is Conv2D ? 2 : 3]
