@@ -7,7 +7,7 @@
 #                                                cifar10-classifier-finetune cifar10-vae
 #                                                patch-vae-gray-8 patch-vae-rgb-8
 #                                                patch-vae-gray-16 patch-vae-rgb-16
-#                                                mnist-robust cifar10-vae-1.2 cifar10-classifier-vae-1.2
+#                                                mnist-robust cifar10-robust cifar10-vae-1.2 cifar10-classifier-vae-1.2
 #                                                mnist-noise-{0.25,0.5,1.0} cifar10-noise-{0.25,0.5}
 #                                                mnist-denoiser-{0.25,0.5,1.0}   (not in the default list)
 set -euo pipefail
@@ -58,6 +58,14 @@ for step in "${steps[@]}"; do
                           --eps-warmup 1 --optimizer adam --learning-rate 0.001 --milestones 8,11 --gamma 0.1 \
                           --batch-size 100 --epochs 12 --robust-test-images 500 --robust-test-steps 10 --collapse-drop 0.2 \
                           --name mnist-robust --output runs/mnist-robust --checkpoints checkpoints --model-version 1.0.0 ;;
+    # FGSM with random start at eps 8/255 (Wong, Rice & Kolter 2020: step 1.25 eps, one-cycle
+    # learning rate peaking at 0.2, 15 epochs) on PreActResNet-18 at half width (issue #19;
+    # about 2.1 h on 2 free cores). Held-out PGD-10 on the last 500 test images every epoch guards
+    # against catastrophic overfitting. Written to runs/ until evaluated.
+    cifar10-robust)     run $step train classifier --dataset cifar10 --arch preact18-w32 --adversarial fgsm-rs --eps 0.0313725 \
+                          --schedule cyclic --optimizer sgd --learning-rate 0.2 --weight-decay 5e-4 --augment \
+                          --batch-size 128 --epochs 15 --robust-test-images 500 --robust-test-steps 10 --collapse-drop 0.2 \
+                          --name cifar10-robust --output runs/cifar10-robust --checkpoints checkpoints --model-version 1.0.0 ;;
     # Continues the shipped 9-epoch CIFAR-10 VAE (issue #20) until its test loss flattens: its
     # curve continues at epoch 10 (--prior-curve), the classifier's accuracy on reconstructions
     # is logged every 2 epochs, and the learning rate is lower than the first run's (a fresh
