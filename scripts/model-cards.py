@@ -25,6 +25,10 @@ def card(path):
     lines.append(f"| data | {meta.get('dataset', '?')} training set" +
                  (f" (random {arch['inputShape'][0]}×{arch['inputShape'][1]} patches)" if arch['name'].startswith('patch') else "") + " |")
     lines.append(f"| command | `{meta.get('command', '?')}` |")
+    if meta.get("trained_as"):
+        lines.append(f"| trained as | `{meta['trained_as']}` (renamed on shipping by scripts/ship-certified.sh; weights unchanged) |")
+    if meta.get("noise_sigma"):
+        lines.append(f"| noise | trained on x + N(0, σ²), σ = {meta['noise_sigma']}: the σ of `certify=true` for this model |")
     if options.get("initialWeights"):
         lines.append(f"| starts from | the weights of `{options['initialWeights']}` as they were before this run (fine-tuning; scripts/train-models.sh runs the base training first) |")
     lines.append(f"| epochs | {meta.get('epochs', '?')} |")
@@ -71,6 +75,16 @@ def card(path):
         for c in arch["robustness"]:
             lines.append(f"| {c['norm']} | {c['epsilon']:g} | {c['defense']} | {c['attacker']} | {c['images']} | "
                          f"{c['cleanAccuracy']*100:.2f} % | **{c['robustAccuracy']*100:.2f} %** | {c['suite']} |")
+    if arch.get("certification"):
+        lines += ["", "Measured certification (`certification` in the model file, from scripts/record-certification.py): "
+                  "randomized smoothing (Cohen et al. 2019), certified accuracy at L2 radius r (abstentions count as wrong):"]
+        for radii in dict.fromkeys(tuple(c["radii"]) for c in arch["certification"]):
+            lines += ["", "| σ | denoiser | n | n0 | α | images | abstained | " + " | ".join(f"r = {r:g}" for r in radii) + " |",
+                      "|" + "---|" * (7 + len(radii))]
+            for c in (c for c in arch["certification"] if tuple(c["radii"]) == radii):
+                lines.append(f"| {c['sigma']:g} | {c['denoiser']} | {c['n']:,} | {c['n0']:,} | {c['alpha']:g} | {c['images']} | "
+                             f"{c['abstained']} | " + " | ".join(f"{a*100:.1f} %" for a in c["certifiedAccuracy"]) + " |")
+        lines += [""] + [f"Command: `{c['command']}`" for c in arch["certification"]]
     return "\n".join(lines) + "\n"
 
 paths = sys.argv[1:] or sorted(p for p in glob.glob("models/*.json"))

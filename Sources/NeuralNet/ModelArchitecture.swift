@@ -35,11 +35,14 @@ public struct ModelArchitecture: Codable, Equatable, Sendable {
     public var metadata: [String: String]?
     /// Measured robustness (classifiers evaluated with `vaeguard evaluate --suite strong`).
     public var robustness: [RobustnessClaim]?
+    /// Measured certified accuracy under randomized smoothing (`vaeguard evaluate certify`).
+    public var certification: [CertificationClaim]?
 
     public init(name: String, version: String, kind: Kind, inputShape: [Int], labels: [String]? = nil,
                 layers: [LayerSpec]? = nil, encoder: [LayerSpec]? = nil, latentDimension: Int? = nil,
                 decoder: [LayerSpec]? = nil, weights: String, sha256: String? = nil, storage: String? = nil,
-                metadata: [String: String]? = nil, robustness: [RobustnessClaim]? = nil) {
+                metadata: [String: String]? = nil, robustness: [RobustnessClaim]? = nil,
+                certification: [CertificationClaim]? = nil) {
         self.name = name
         self.version = version
         self.kind = kind
@@ -54,5 +57,6 @@ public struct ModelArchitecture: Codable, Equatable, Sendable {
         self.storage = storage
         self.metadata = metadata
         self.robustness = robustness
+        self.certification = certification
     }
 }

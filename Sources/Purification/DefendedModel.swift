@@ -22,10 +22,13 @@ public final class DefendedModel: Sendable {
     /// What the classifier was measured to withstand (its model file's `robustness`), for
     /// `GET /v1/models` and the model card.
     public let robustness: [RobustnessClaim]
+    /// Its measured certified accuracy under randomized smoothing (its model file's
+    /// `certification`), for `GET /v1/models` and the model card.
+    public let certification: [CertificationClaim]
 
     public init(name: String, version: String, labels: [String], classifier: Sequential, vae: VariationalAutoencoder?,
                 patchVAE: VariationalAutoencoder?, threshold: Float, purifierThresholds: [PurifierKind: Float] = [:],
-                smoothingSigma: Float? = nil, robustness: [RobustnessClaim] = []) {
+                smoothingSigma: Float? = nil, robustness: [RobustnessClaim] = [], certification: [CertificationClaim] = []) {
         self.name = name
         self.version = version
         self.labels = labels
@@ -36,6 +39,7 @@ public final class DefendedModel: Sendable {
         self.purifierThresholds = purifierThresholds
         self.smoothingSigma = smoothingSigma
         self.robustness = robustness
+        self.certification = certification
     }
 
     /// The flagging threshold for scores from `purifier`.

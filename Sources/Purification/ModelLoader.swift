@@ -58,7 +58,7 @@ public struct ModelLoader: Sendable {
                                   classifier: classifier, vae: whole, patchVAE: patch, threshold: spec.threshold,
                                   purifierThresholds: spec.purifierThresholds,
                                   smoothingSigma: arch.metadata?["noise_sigma"].flatMap(Float.init),
-                                  robustness: arch.robustness ?? [])
+                                  robustness: arch.robustness ?? [], certification: arch.certification ?? [])
         return LoadedModel(model: model, fingerprint: fingerprint, missing: missing, description: parts.joined(separator: "; "))
     }
 

@@ -241,7 +241,8 @@ paths:
         `certify=true` adds `certificate` (randomized smoothing, Cohen et al. 2019): the
         smoothed classifier's label and a certified L2 radius, valid with probability ≥ 1 − alpha
         for the smoothed classifier only; abstention is a normal 200 (docs/API.md, "Certified
-        robustness").
+        robustness"). Pick a model trained for noise (`mnist-certified`, `cifar10-certified`;
+        their measured certified accuracy is `certification` in `GET /v1/models`).
       parameters:
         - $ref: "#/components/parameters/Model"
         - $ref: "#/components/parameters/Purifier"
@@ -1248,7 +1249,7 @@ components:
         timings: {$ref: "#/components/schemas/Timings"}
     ModelListingEntry:
       type: object
-      required: [name, version, labels, input_shape, layout, purifiers, default_purifier, threshold, robustness]
+      required: [name, version, labels, input_shape, layout, purifiers, default_purifier, threshold, robustness, certification]
       properties:
         name: {type: string}
         version: {type: string}
@@ -1275,6 +1276,14 @@ components:
             one entry per threat model, defense and attacker. Empty when nothing was measured.
             docs/API.md ("Which model to use") explains how to read it.
           items: {$ref: "#/components/schemas/RobustnessClaim"}
+        certification:
+          type: array
+          description: >-
+            The classifier's measured certified accuracy under randomized smoothing
+            (`certify=true`), from its model file (docs/MODELS.md): one entry per σ, denoiser,
+            n, n0 and alpha. Empty when nothing was measured. docs/API.md ("Certified
+            robustness") explains which model to certify with.
+          items: {$ref: "#/components/schemas/CertificationClaim"}
     RobustnessClaim:
       type: object
       required: [norm, epsilon, defense, attacker, suite, images, clean_accuracy, robust_accuracy, command]
@@ -1287,6 +1296,26 @@ components:
         images: {type: integer, description: Test images evaluated (the first N of the test set).}
         clean_accuracy: {type: number, format: double, description: "Fraction in [0, 1]."}
         robust_accuracy: {type: number, format: double, description: "Fraction in [0, 1] of images correct under every attack of the suite."}
+        command: {type: string, description: The command that measured it.}
+    CertificationClaim:
+      type: object
+      required: [sigma, n, n0, alpha, denoiser, images, abstained, radii, certified_accuracy, command]
+      properties:
+        sigma: {type: number, format: float, description: "Noise level σ in pixel units (images in [0, 1])."}
+        n: {type: integer, description: Samples that estimated p_A per image.}
+        n0: {type: integer, description: Samples that selected the class per image.}
+        alpha: {type: number, format: double, description: Failure probability of each certificate.}
+        denoiser: {type: string, description: "The denoiser before the classifier: none, vae or patch-vae."}
+        images: {type: integer, description: Test images certified.}
+        abstained: {type: integer, description: Images on which CERTIFY abstained (counted as wrong).}
+        radii:
+          type: array
+          description: L2 radii (pixel units) at which certified accuracy was computed.
+          items: {type: number, format: double}
+        certified_accuracy:
+          type: array
+          description: "Fraction in [0, 1] of the images labelled correctly with a certified radius ≥ r, for each r of radii."
+          items: {type: number, format: double}
         command: {type: string, description: The command that measured it.}
     ModelListing:
       type: object

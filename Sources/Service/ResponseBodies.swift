@@ -66,6 +66,8 @@ struct ModelListing: Codable, Sendable {
         var patchVae: String?
         /// Measured robustness of the classifier (empty when none was measured).
         var robustness: [RobustnessClaim]
+        /// Measured certified accuracy under randomized smoothing (empty when none was measured).
+        var certification: [CertificationClaim]
     }
     /// A model served by forwarding purified images to its upstream classifier.
     struct UpstreamEntry: Codable, Sendable {

@@ -51,7 +51,8 @@ enum Routes {
                                       purifiers: m.availablePurifiers.map(\.rawValue),
                                       defaultPurifier: settings.defaultPurifier.rawValue,
                                       threshold: m.threshold(for: settings.defaultPurifier),
-                                      vae: entry?.vae, patchVae: entry?.patchVAE, robustness: m.robustness)
+                                      vae: entry?.vae, patchVae: entry?.patchVAE, robustness: m.robustness,
+                                      certification: m.certification)
         }
         let upstreams = proxied.map { entry in
             let upstream = entry.upstream!

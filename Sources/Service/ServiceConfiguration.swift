@@ -103,6 +103,13 @@ public struct ServiceConfiguration: Sendable, Codable, Equatable {
             // requests get no purifier unless they ask for one. The VAEs (and thresholds) are MNIST's.
             ModelEntry(name: "mnist-robust", classifier: "mnist-robust", vae: "mnist-vae", patchVAE: "patch-vae-gray-16",
                        threshold: 0.009, purifierThresholds: ["patch-vae": 0.0039], defaultPurifier: PurifierKind.none),
+            // Trained with Gaussian noise for `certify=true` (issue 18, route 1: plain randomized smoothing,
+            // docs/RESULTS.md "Certified robustness"); σ comes from the model card's noise_sigma. No
+            // purifier by default, as certification measured them; the VAEs and thresholds are the dataset's.
+            ModelEntry(name: "mnist-certified", classifier: "mnist-certified", vae: "mnist-vae", patchVAE: "patch-vae-gray-16",
+                       threshold: 0.009, purifierThresholds: ["patch-vae": 0.0039], defaultPurifier: PurifierKind.none),
+            ModelEntry(name: "cifar10-certified", classifier: "cifar10-certified", vae: "cifar10-vae", patchVAE: "patch-vae-rgb-8",
+                       threshold: 0.005, purifierThresholds: ["patch-vae": 0.0021], defaultPurifier: PurifierKind.none),
         ]
     }
 

@@ -8,18 +8,21 @@ import NeuralNet
 /// The one model loader: what it loads, what it reports missing, how it fails.
 @Suite("Model loader: files, missing purifiers, errors, fingerprints", .computeBound)
 struct ModelLoaderTests {
-    /// A folder with `toy-classifier` (with a robustness claim and a noise σ) and `toy-vae`,
+    /// A folder with `toy-classifier` (with robustness and certification claims and a noise σ) and `toy-vae`,
     /// both 8×8 gray, and `wide-vae` (16×16, which fits no classifier here).
     static func folder() throws -> URL {
         let dir = FileManager.default.temporaryDirectory.appendingPathComponent("vg-loader-\(UUID().uuidString)")
         let model = try ImagePurifierTests.model()
         let claim = RobustnessClaim(norm: "linf", epsilon: 0.3, defense: "none", attacker: "oblivious", suite: "pgd", images: 10,
                                     cleanAccuracy: 0.9, robustAccuracy: 0.5, command: "vaeguard evaluate")
+        let certified = CertificationClaim(sigma: 0.25, n: 100, n0: 10, alpha: 0.001, denoiser: "none", images: 10, abstained: 1,
+                                           radii: [0, 0.25], certifiedAccuracy: [0.8, 0.4], command: "vaeguard evaluate certify")
         try ModelFile.save(.classifier(model.classifier),
                            architecture: ModelArchitecture(name: "toy-classifier", version: "1.2.0", kind: .classifier,
                                                            inputShape: model.inputShape, labels: model.labels,
                                                            layers: model.classifier.specs, weights: "toy-classifier.safetensors",
-                                                           metadata: ["noise_sigma": "0.25"], robustness: [claim]),
+                                                           metadata: ["noise_sigma": "0.25"], robustness: [claim],
+                                                           certification: [certified]),
                            to: dir)
         for (name, vae) in [("toy-vae", model.vae!), ("wide-vae", try TestNetworks.identityVAE(patch: 16, channels: 1))] {
             try ModelFile.save(.vae(vae), architecture: ModelArchitecture(name: name, version: "1.0.0", kind: .vae, inputShape: vae.inputShape,
@@ -36,7 +39,7 @@ struct ModelLoaderTests {
         return nil
     }
 
-    @Test func loadsTheClassifierAndVAE_withThresholdsLabelsSigmaAndRobustness() throws {
+    @Test func loadsTheClassifierAndVAE_withThresholdsLabelsSigmaRobustnessAndCertification() throws {
         let dir = try Self.folder()
         defer { try? FileManager.default.removeItem(at: dir) }
         let loaded = try ModelLoader(directory: dir).load(ModelSpec(name: "toy", classifier: .named("toy-classifier"),
@@ -48,6 +51,7 @@ struct ModelLoaderTests {
         #expect(m.threshold(for: .vae) == 0.01 && m.threshold(for: .jpeg) == 0.5)
         #expect(m.smoothingSigma == 0.25)
         #expect(m.robustness.map(\.robustAccuracy) == [0.5])
+        #expect(m.certification.map(\.certifiedAccuracy) == [[0.8, 0.4]])
         #expect(loaded.missing.isEmpty)
         #expect(Set(loaded.fingerprint.keys) == ["classifier", "vae"])
     }
