@@ -6,6 +6,7 @@
 #   scripts/certify-models.sh [run...]   runs: mnist-noise-{0.25,0.5,1.0} mnist-denoiser-{0.25,0.5,1.0}
 #                                              mnist-noise-denoiser-0.5 mnist-noise-0.5-n100k
 #                                              cifar10-noise-{0.25,0.5} cifar10-noise-0.25-n100k
+#                                              cifar10-resnet20-noise-{0.25,0.5}
 # The models come from scripts/train-models.sh (steps of the same names) in runs/noise, runs/denoiser.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -29,6 +30,9 @@ for run in "${runs[@]}"; do
     *-noise-*-n100k)     ds=${run%%-*}; s=${run#*-noise-}; s=${s%-n100k}
                          certify "$run" --model "runs/noise/$ds-classifier-noise-$s.json" --denoiser none --sigma "$s" \
                            --n 100000 --limit 100 --skip 100 ;;
+    cifar10-resnet20-noise-*) s=${run#cifar10-resnet20-noise-}
+                         certify "$run" --model "runs/noise/$run.json" --denoiser none --sigma "$s" \
+                           --n 10000 --limit 500 --skip 20 ;;
     mnist-noise-denoiser-*) s=${run#mnist-noise-denoiser-}
                          certify "$run" --model "runs/noise/mnist-classifier-noise-$s.json" \
                            --vae "runs/denoiser/mnist-vae-denoiser-$s.json" --denoiser vae --sigma "$s" \
