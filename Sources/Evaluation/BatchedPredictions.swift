@@ -1,16 +1,17 @@
 import Engine
 import NeuralNet
 
-/// Top-1 predictions of a classifier over a large batch, in mini-batches spread over workers.
+/// Top-1 predictions of a classifier over a large batch, in mini-batches spread evenly over
+/// workers (`BalancedBatches`; inference needs no noise, so the split never changes the result).
 enum BatchedPredictions {
     static func top1(_ classifier: Sequential, _ x: Tensor, batchSize bs: Int, workers: Int) -> [Int] {
         let n = x.batchSize
-        let batches = (n + bs - 1) / bs
+        let plan = BalancedBatches(count: n, maxSize: bs, workers: workers)
         var out = [Int](repeating: 0, count: n)
         out.withUnsafeMutableBufferPointer { buffer in
-            Parallel.forEachChunk(count: batches, maxChunks: workers) { range in
+            Parallel.forEachChunk(count: plan.batches, maxChunks: workers) { range in
                 for bi in range {
-                    let lo = bi * bs, hi = min(n, lo + bs)
+                    let (lo, hi) = (plan.range(bi).lowerBound, plan.range(bi).upperBound)
                     var context = ForwardContext.inference(seed: 0)
                     let p = classifier(x.batch(lo..<hi), context: &context).argmaxPerItem()
                     for j in 0..<p.count { buffer[lo + j] = p[j] }

@@ -8,10 +8,13 @@ import Attacks
 /// Runs an `EvaluationGrid` on a defended model and a set of test images, writing every
 /// finished cell to a `ResultStore` (and skipping the cells already there).
 ///
-/// Work is split into mini-batches of `batchSize` images spread over `workers` threads with
-/// `Parallel.forEachChunk`. Each mini-batch draws its random numbers from a generator seeded by
-/// (seed, cell, batch index), so results do not depend on the number of workers. Run with
-/// `ComputeSettings.current.parallelism` bound to 1 when `workers > 1` (one level of parallelism).
+/// Work is split into mini-batches of at most `batchSize` images, as many as keep the `workers`
+/// threads equally busy (`BalancedBatches`), spread with `Parallel.forEachChunk`. Each mini-batch
+/// draws its random numbers from a generator seeded by (seed, cell, batch index); the batch
+/// boundaries depend on the number of workers unless the image count is a multiple of
+/// `batchSize × workers`, so randomized attacks and defenses reproduce with the same `batchSize`
+/// and `workers`. Run with `ComputeSettings.current.parallelism` bound to 1 when `workers > 1`
+/// (one level of parallelism).
 public final class GridEvaluator: Sendable {
     public let model: DefendedModel
     public let images: Tensor
@@ -209,20 +212,20 @@ public final class GridEvaluator: Sendable {
     /// Minimal-norm CW images per target, shared by the grid's L2 radii.
     private let cwMinimal = Mutex<[String: Tensor]>([:])
 
-    /// `perturb` applied to every mini-batch in parallel, each with its own generator seeded
-    /// from (salt, seedParts, batch index).
+    /// `perturb` applied to every mini-batch (`BalancedBatches`) in parallel, each with its own
+    /// generator seeded from (salt, seedParts, batch index).
     /// The attack labels are `attackLabels` unless `labels` is given (the strong suite attacks
     /// the true labels).
     func perturbAll(salt: String, seedParts: [String], labels: [Int]? = nil,
                     _ perturb: @escaping @Sendable (Tensor, [Int], inout RandomSource) -> Tensor) -> Tensor {
         let labels = labels ?? attackLabels
-        let n = images.batchSize, size = images.itemCount, bs = batchSize
-        let batches = (n + bs - 1) / bs
+        let size = images.itemCount
+        let plan = BalancedBatches(count: images.batchSize, maxSize: batchSize, workers: workers)
         var out = [Float](repeating: 0, count: images.count)
         out.withUnsafeMutableBufferPointer { buffer in
-            Parallel.forEachChunk(count: batches, maxChunks: workers) { range in
+            Parallel.forEachChunk(count: plan.batches, maxChunks: workers) { range in
                 for bi in range {
-                    let lo = bi * bs, hi = min(n, lo + bs)
+                    let (lo, hi) = (plan.range(bi).lowerBound, plan.range(bi).upperBound)
                     var rng = RandomSource(seed: SeedMixer.seed(([salt] + seedParts + ["\(bi)"]).joined(separator: "|")))
                     let adv = perturb(images.batch(lo..<hi), Array(labels[lo..<hi]), &rng)
                     for i in 0..<adv.count { buffer[lo * size + i] = adv.storage[i] }
@@ -237,19 +240,20 @@ public final class GridEvaluator: Sendable {
         try correctness(x, defense: defense, salt: salt).filter { $0 }.count
     }
 
-    /// Whether the defended model classifies each of `x` correctly (true labels).
+    /// Whether the defended model classifies each of `x` correctly (true labels), in the
+    /// mini-batches of `BalancedBatches`, each with noise seeded from (salt, defense, batch index).
     public func correctness(_ x: Tensor, defense: DefenseSpec, salt: String) throws(AttackError) -> [Bool] {
-        let n = x.batchSize, bs = batchSize
-        let batches = (n + bs - 1) / bs
+        let n = x.batchSize
+        let plan = BalancedBatches(count: n, maxSize: batchSize, workers: workers)
         let options = defense.options
-        let chunks = Parallel.chunkCount(count: batches, maxChunks: workers)
+        let chunks = Parallel.chunkCount(count: plan.batches, maxChunks: workers)
         var correct = [Bool](repeating: false, count: n)
         var failures = [String?](repeating: nil, count: chunks)
         correct.withUnsafeMutableBufferPointer { correctBuffer in
             failures.withUnsafeMutableBufferPointer { failureBuffer in
-                Parallel.forEachChunk(count: batches, maxChunks: workers) { (chunk: Int, range: Range<Int>) in
+                Parallel.forEachChunk(count: plan.batches, maxChunks: workers) { (chunk: Int, range: Range<Int>) in
                     for bi in range {
-                        let lo = bi * bs, hi = min(n, lo + bs)
+                        let (lo, hi) = (plan.range(bi).lowerBound, plan.range(bi).upperBound)
                         var rng = RandomSource(seed: SeedMixer.seed(salt, defense.name, "\(bi)"))
                         do {
                             let results = try model.classify(x.batch(lo..<hi), options: options, rng: &rng)
