@@ -125,7 +125,7 @@ var package = Package(
         .testTarget(name: "HTTPServerTests", dependencies: ["HTTPServer", "TestSupport"], swiftSettings: swiftSettings),
         .testTarget(name: "ServiceTests", dependencies: ["Service", "TestSupport", "Training"], exclude: ["Fixtures"], swiftSettings: swiftSettings),
         .testTarget(name: "VAEGuardCLITests", dependencies: [
-            "VAEGuardCommands", "Training", "Datasets", "Service", "TestSupport",
+            "VAEGuardCommands", "Training", "Datasets", "Service", "Attacks", "Evaluation", "TestSupport",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ], swiftSettings: swiftSettings),
         // Small deterministic models and images shared by the attack and evaluation tests.

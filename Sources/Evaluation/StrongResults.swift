@@ -22,6 +22,20 @@ public struct StrongCell: Sendable, Codable, Equatable {
     }
 }
 
+extension StrongCell {
+    /// The cell of `work` from its chunks' per-image outcomes: the per-image worst case over
+    /// `members`, and the seconds spent on the chunks.
+    init(assembling chunks: [StrongChunk], work: StrongPartial, members: [StrongSuite.Member]) {
+        let clean = chunks.flatMap { $0.clean?.values ?? [] }
+        let survived = members.map { m in chunks.flatMap { $0.correctAfter[m.rawValue]?.values ?? [] } }
+        self.init(defense: work.defense, threat: work.threat, epsilon: work.epsilon ?? 1, images: work.images,
+                  cleanCorrect: clean.filter { $0 }.count,
+                  correctAfter: Dictionary(zip(members.map(\.rawValue), survived.map { $0.filter { $0 }.count }), uniquingKeysWith: { $1 }),
+                  robust: StrongCell.worstCase(clean: clean, attacks: survived).filter { $0 }.count,
+                  seconds: chunks.reduce(0) { $0 + $1.seconds })
+    }
+}
+
 /// The Carlini et al. (2019) sanity checks on a set of strong-suite cells.
 public struct StrongSanity: Sendable, Codable, Equatable {
     /// Robust accuracy never rises as ε grows (per defense and threat).

@@ -52,7 +52,8 @@ struct EvaluateGrid: ParsableCommand {
     @Option(help: "Use the first N test images.") var images: Int = 1000
     @Option(help: "Seeds, comma-separated.") var seeds: String = "1,2,3"
     @Option(help: "Output folder.") var output: String
-    @Flag(help: "Keep the results already in --output and skip their cells.") var resume = false
+    @Flag(help: "Keep the results already in --output and skip their cells (--suite strong: also the finished chunks of an unfinished cell; the models, suite settings, --images and --chunk-images must match).")
+    var resume = false
     @Flag(help: "Also measure clean accuracy: classifier alone and after each purifier (sample and mean modes).") var clean = false
     @Option(help: "Test images for --clean (default: the whole test set).") var cleanImages: Int?
     @Option(help: "EOT draws per gradient step for stochastic defenses (adaptive).") var eot: Int = 10
@@ -64,7 +65,7 @@ struct EvaluateGrid: ParsableCommand {
     @Option(help: "CW Adam learning rate (tanh space).") var cwLearningRate: Float = 0.05
     @Option(help: "CW initial trade-off constant c.") var cwInitialConstant: Float = 1
     @Option(help: "Images per mini-batch.") var batchSize: Int = 100
-    @Option(help: "Parallel workers over mini-batches (default: all cores; the engine then runs one thread per worker).")
+    @Option(help: "Parallel workers over mini-batches (default: all cores; the engine then runs one thread per worker). Batches are at most --batch-size images, as many as give every worker the same share.")
     var workers: Int?
     @Option(help: "detector (--suite detector): weight λ of the score penalty, CE − λ·max(0, score/τ − 0.9).") var detectorWeight: Float = 10
     @Option(help: "strong: AutoAttack-style suite (APGD-CE, APGD-DLR, targeted APGD-DLR, Square) with the per-image worst case, instead of the grid; detector: PGD (--pgd-steps, --eot) on the classifier and the reconstruction-error flag together (VAE defenses, threshold from --detection-threshold or --config). Both need --eps as a list.")
@@ -74,6 +75,8 @@ struct EvaluateGrid: ParsableCommand {
     @Option(help: "--suite strong: APGD-CE / APGD-DLR restarts (targeted: one run per target).") var apgdRestarts: Int = 1
     @Option(help: "--suite strong: targeted APGD-DLR target classes (the top-2 … top-(N+1)).") var apgdTargets: Int = 9
     @Option(help: "--suite strong: Square attack queries per image.") var squareQueries: Int = 5000
+    @Option(help: "--suite strong: images per chunk: each cell (and unbounded check) runs the whole suite on one chunk at a time and checkpoints it, so --resume loses at most one chunk.")
+    var chunkImages: Int = 200
     @Flag(help: "--suite strong: skip the unbounded-attack sanity check.") var noSanity = false
     @Flag(help: "--suite strong: run every attack on every image (per-attack accuracies) instead of AutoAttack's cascade.")
     var independent = false
@@ -212,8 +215,8 @@ struct EvaluateGrid: ParsableCommand {
             guard let m = StrongSuite.Member(rawValue: t) else { throw ValidationError("--suite-attacks: unknown '\(t)' (apgd-ce, apgd-dlr, apgd-t, square)") }
             return m
         }
-        guard apgdIterations >= 1, apgdRestarts >= 1, apgdTargets >= 1, squareQueries >= 1, eot >= 1 else {
-            throw ValidationError("--apgd-iterations, --apgd-restarts, --apgd-targets, --square-queries and --eot must be ≥ 1")
+        guard apgdIterations >= 1, apgdRestarts >= 1, apgdTargets >= 1, squareQueries >= 1, eot >= 1, chunkImages >= 1 else {
+            throw ValidationError("--apgd-iterations, --apgd-restarts, --apgd-targets, --square-queries, --eot and --chunk-images must be ≥ 1")
         }
         (s.iterations, s.restarts, s.targets, s.squareQueries, s.eotSamples) = (apgdIterations, apgdRestarts, apgdTargets, squareQueries, eot)
         s.cascade = !independent
@@ -224,6 +227,7 @@ struct EvaluateGrid: ParsableCommand {
         print("models: \(model.description)")
         try EvaluateStrong.run(model: model, dataset: kind.rawValue, images: x, labels: y, epsilons: values, defenses: specs,
                                threats: threats, bestAdaptive: bestAdaptive, suite: s, sanity: !noSanity,
-                               output: URL(fileURLWithPath: output), resume: resume, batchSize: batchSize, workers: workers)
+                               output: URL(fileURLWithPath: output), resume: resume, batchSize: batchSize, workers: workers,
+                               chunkImages: chunkImages)
     }
 }
