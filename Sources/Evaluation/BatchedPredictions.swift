@@ -2,11 +2,11 @@ import Engine
 import NeuralNet
 
 /// Top-1 predictions of a classifier over a large batch, in mini-batches spread evenly over
-/// workers (`BalancedBatches`; inference needs no noise, so the split never changes the result).
+/// workers (`MiniBatches.balanced`; inference needs no noise, so the split never changes the result).
 enum BatchedPredictions {
     static func top1(_ classifier: Sequential, _ x: Tensor, batchSize bs: Int, workers: Int) -> [Int] {
         let n = x.batchSize
-        let plan = BalancedBatches(count: n, maxSize: bs, workers: workers)
+        let plan = MiniBatches.balanced(count: n, maxSize: bs, workers: workers)
         var out = [Int](repeating: 0, count: n)
         out.withUnsafeMutableBufferPointer { buffer in
             Parallel.forEachChunk(count: plan.batches, maxChunks: workers) { range in

@@ -142,7 +142,7 @@ extension GridEvaluator {
     /// An evaluator on the images at `indices` (same model, grid, batches and workers).
     private func subset(_ indices: [Int]) -> GridEvaluator {
         GridEvaluator(model: model, images: images.gather(indices), labels: indices.map { labels[$0] }, grid: grid, store: store,
-                      batchSize: batchSize, workers: workers)
+                      batchSize: batchSize, workers: workers, balancesBatches: balancesBatches)
     }
 
     /// The white-box target (gradients) and the query target (Square: logits of one draw).

@@ -8,12 +8,11 @@ import Attacks
 /// Runs an `EvaluationGrid` on a defended model and a set of test images, writing every
 /// finished cell to a `ResultStore` (and skipping the cells already there).
 ///
-/// Work is split into mini-batches of at most `batchSize` images, as many as keep the `workers`
-/// threads equally busy (`BalancedBatches`), spread with `Parallel.forEachChunk`. Each mini-batch
-/// draws its random numbers from a generator seeded by (seed, cell, batch index); the batch
-/// boundaries depend on the number of workers unless the image count is a multiple of
-/// `batchSize × workers`, so randomized attacks and defenses reproduce with the same `batchSize`
-/// and `workers`. Run with `ComputeSettings.current.parallelism` bound to 1 when `workers > 1`
+/// Work is split into mini-batches (`MiniBatches`) spread over `workers` threads with
+/// `Parallel.forEachChunk`. Each mini-batch draws its random numbers from a generator seeded by
+/// (seed, cell, batch index). The grid cuts fixed batches of `batchSize`, so its results do not
+/// depend on the number of workers; the strong suite (`balancesBatches`) balances them over the
+/// workers instead. Run with `ComputeSettings.current.parallelism` bound to 1 when `workers > 1`
 /// (one level of parallelism).
 public final class GridEvaluator: Sendable {
     public let model: DefendedModel
@@ -23,6 +22,8 @@ public final class GridEvaluator: Sendable {
     public let store: ResultStore
     public let batchSize: Int
     public let workers: Int
+    /// Balanced rather than fixed mini-batches (`MiniBatches`): the strong suite's survivor sets.
+    public let balancesBatches: Bool
 
     public typealias Progress = @Sendable (Int, Int, Int, CellResult) -> Void
     /// Called after each finished cell: (cells done, cells to do, images processed, the cell).
@@ -44,7 +45,7 @@ public final class GridEvaluator: Sendable {
     private let attackLabelCache = Mutex<[Int]?>(nil)
 
     public init(model: DefendedModel, images: Tensor, labels: [Int], grid: EvaluationGrid, store: ResultStore,
-                batchSize: Int = 100, workers: Int = 1) {
+                batchSize: Int = 100, workers: Int = 1, balancesBatches: Bool = false) {
         precondition(images.batchSize == labels.count, "images and labels differ in count")
         self.model = model
         self.images = images
@@ -53,6 +54,7 @@ public final class GridEvaluator: Sendable {
         self.store = store
         self.batchSize = max(1, batchSize)
         self.workers = max(1, workers)
+        self.balancesBatches = balancesBatches
     }
 
     /// Cells of the grid not yet in the store.
@@ -212,7 +214,12 @@ public final class GridEvaluator: Sendable {
     /// Minimal-norm CW images per target, shared by the grid's L2 radii.
     private let cwMinimal = Mutex<[String: Tensor]>([:])
 
-    /// `perturb` applied to every mini-batch (`BalancedBatches`) in parallel, each with its own
+    /// The mini-batches of `count` images.
+    func miniBatches(_ count: Int) -> MiniBatches {
+        balancesBatches ? .balanced(count: count, maxSize: batchSize, workers: workers) : .fixed(count: count, size: batchSize)
+    }
+
+    /// `perturb` applied to every mini-batch (`miniBatches`) in parallel, each with its own
     /// generator seeded from (salt, seedParts, batch index).
     /// The attack labels are `attackLabels` unless `labels` is given (the strong suite attacks
     /// the true labels).
@@ -220,7 +227,7 @@ public final class GridEvaluator: Sendable {
                     _ perturb: @escaping @Sendable (Tensor, [Int], inout RandomSource) -> Tensor) -> Tensor {
         let labels = labels ?? attackLabels
         let size = images.itemCount
-        let plan = BalancedBatches(count: images.batchSize, maxSize: batchSize, workers: workers)
+        let plan = miniBatches(images.batchSize)
         var out = [Float](repeating: 0, count: images.count)
         out.withUnsafeMutableBufferPointer { buffer in
             Parallel.forEachChunk(count: plan.batches, maxChunks: workers) { range in
@@ -241,10 +248,10 @@ public final class GridEvaluator: Sendable {
     }
 
     /// Whether the defended model classifies each of `x` correctly (true labels), in the
-    /// mini-batches of `BalancedBatches`, each with noise seeded from (salt, defense, batch index).
+    /// mini-batches of `miniBatches`, each with noise seeded from (salt, defense, batch index).
     public func correctness(_ x: Tensor, defense: DefenseSpec, salt: String) throws(AttackError) -> [Bool] {
         let n = x.batchSize
-        let plan = BalancedBatches(count: n, maxSize: batchSize, workers: workers)
+        let plan = miniBatches(n)
         let options = defense.options
         let chunks = Parallel.chunkCount(count: plan.batches, maxChunks: workers)
         var correct = [Bool](repeating: false, count: n)

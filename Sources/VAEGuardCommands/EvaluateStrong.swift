@@ -53,7 +53,8 @@ enum EvaluateStrong {
         let grid = EvaluationGrid(dataset: dataset, attacks: [], epsilons: [:], defenses: defenses, threats: threats,
                                   bestAdaptive: bestAdaptive, seeds: [1], settings: AttackSettings())
         let evaluator = GridEvaluator(model: model.defended, images: images, labels: labels, grid: grid,
-                                      store: try ResultStore(directory: output, resume: true), batchSize: batchSize, workers: workers)
+                                      store: try ResultStore(directory: output, resume: true), batchSize: batchSize, workers: workers,
+                                      balancesBatches: true)
         print("strong suite: \(suite.members.map(\.rawValue).joined(separator: ", ")) on \(labels.count) images "
               + "in chunks of \(chunkImages) (batches of at most \(batchSize) over \(workers) workers), "
               + "APGD \(suite.iterations) iterations × \(suite.restarts) restarts, \(suite.targets) targets, "

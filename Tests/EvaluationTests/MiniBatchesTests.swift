@@ -2,9 +2,9 @@ import Testing
 import Engine
 @testable import Evaluation
 
-/// Mini-batches that give every worker the same work.
-@Suite("Balanced mini-batches")
-struct BalancedBatchesTests {
+/// Mini-batch cuts: fixed (independent of the workers) and balanced (every worker the same work).
+@Suite("Mini-batches")
+struct MiniBatchesTests {
     @Test(arguments: [
         (450, 2, 100, [Int](repeating: 75, count: 6)),
         (150, 2, 100, [75, 75]),
@@ -17,8 +17,8 @@ struct BalancedBatchesTests {
         (3, 4, 100, [1, 1, 1]),                             // never more batches than images
         (1000, 16, 100, [Int](repeating: 63, count: 8) + [Int](repeating: 62, count: 8)),
     ])
-    func sizes(count: Int, workers: Int, maxSize: Int, expected: [Int]) {
-        let plan = BalancedBatches(count: count, maxSize: maxSize, workers: workers)
+    func balancedSizes(count: Int, workers: Int, maxSize: Int, expected: [Int]) {
+        let plan = MiniBatches.balanced(count: count, maxSize: maxSize, workers: workers)
         #expect(plan.sizes == expected)
     }
 
@@ -29,7 +29,7 @@ struct BalancedBatchesTests {
         for count in 0...260 {
             for workers in 1...5 {
                 for maxSize in [1, 7, 50, 100] {
-                    let plan = BalancedBatches(count: count, maxSize: maxSize, workers: workers)
+                    let plan = MiniBatches.balanced(count: count, maxSize: maxSize, workers: workers)
                     let ranges = (0..<plan.batches).map(plan.range)
                     #expect(ranges.map(\.lowerBound) == [0] + ranges.dropLast().map(\.upperBound) || count == 0)
                     #expect((ranges.last?.upperBound ?? 0) == count)
@@ -46,5 +46,11 @@ struct BalancedBatchesTests {
                 }
             }
         }
+    }
+
+    /// The fixed cut ignores the workers: batches of `size` and the remainder.
+    @Test(arguments: [(450, 100, [100, 100, 100, 100, 50]), (7, 100, [7]), (0, 100, []), (200, 100, [100, 100]), (5, 2, [2, 2, 1])])
+    func fixedSizes(count: Int, size: Int, expected: [Int]) {
+        #expect(MiniBatches.fixed(count: count, size: size).sizes == expected)
     }
 }
