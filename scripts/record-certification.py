@@ -11,6 +11,8 @@ which ships as `<dataset>-certified`). summary.csv is checked against the per-im
     python3 scripts/record-certification.py models/mnist-certified.json runs/certify/mnist-noise-0.5 [...]
 """
 import hashlib, json, os, re, sys
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "lib"))
+import model_file
 
 def fail(message):
     sys.exit(f"record-certification: {message}")
@@ -71,9 +73,7 @@ def main(model_path, runs):
         c = claim(run, model, weights_sha)
         kept[key(c)] = c
     model["certification"] = sorted(kept.values(), key=key)
-    # The same layout Swift's JSONEncoder(.prettyPrinted, .sortedKeys) writes.
-    with open(model_path, "w") as f:
-        f.write(json.dumps(model, indent=2, sort_keys=True, separators=(",", " : "), ensure_ascii=False))
+    model_file.save(model_path, model)
     print(f"{model_path}: {len(model['certification'])} certification claim(s)")
 
 if __name__ == "__main__":

@@ -7,7 +7,9 @@ version in the results' model line).
 
     python3 scripts/record-robustness.py models/mnist-robust.json runs/strong/mnist-robust/strong.json [...]
 """
-import json, re, sys
+import json, os, re, sys
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "lib"))
+import model_file
 
 def suite_text(suite):
     members = ", ".join(suite["members"])
@@ -43,9 +45,7 @@ def main(model_path, result_paths):
         for c in claims(json.load(open(path)), model["name"], model["version"]):
             kept[(c["norm"], c["epsilon"], c["defense"], c["attacker"])] = c
     model["robustness"] = sorted(kept.values(), key=lambda c: (c["defense"], c["attacker"], c["epsilon"]))
-    # The same layout Swift's JSONEncoder(.prettyPrinted, .sortedKeys) writes.
-    with open(model_path, "w") as f:
-        f.write(json.dumps(model, indent=2, sort_keys=True, separators=(",", " : "), ensure_ascii=False))
+    model_file.save(model_path, model)
     print(f"{model_path}: {len(model['robustness'])} robustness claims")
 
 if __name__ == "__main__":

@@ -28,15 +28,14 @@ for run in "$@"; do
   [ -f "$cert/summary.csv" ] || { echo "ship-certified: $cert/summary.csv missing: run scripts/certify-models.sh $run" >&2; exit 2; }
   cp "$src.safetensors" "models/$name.safetensors"
   cp "$src.curve.csv" "models/$name.curve.csv"
-  python3 - "$src.json" "models/$name.json" "$name" <<'EOF'
-import json, sys
+  PYTHONPATH=scripts/lib python3 - "$src.json" "models/$name.json" "$name" <<'EOF'
+import json, sys, model_file
 source, target, name = sys.argv[1:]
 model = json.load(open(source))
 model.setdefault("metadata", {})["trained_as"] = model["name"]
 model["name"], model["weights"] = name, name + ".safetensors"
 model.pop("certification", None)   # claims are for the run below only
-with open(target, "w") as f:
-    f.write(json.dumps(model, indent=2, sort_keys=True, separators=(",", " : "), ensure_ascii=False))
+model_file.save(target, model)
 EOF
   python3 scripts/record-certification.py "models/$name.json" "$cert"
   echo "shipped $src as models/$name (σ = $s, certification from $cert)"
