@@ -6,9 +6,11 @@
 #
 #   scripts/evaluate-robust.sh [step...]   steps: cifar10-robust-strong cifar10-robust-sweep
 #                                                 cifar10-robust-purified cifar10-robust-detector
+#                                                 mnist-detector mnist-robust-detector
 # The classifier is the training run's output (runs/cifar10-robust/, scripts/train-models.sh
 # cifar10-robust) until it ships; CLASSIFIER overrides it. Output: runs/strong/<step>.
-# Environment: IMAGES (1000), SWEEP_IMAGES (200), PURIFIED_IMAGES (200), EOT (10), VAEGUARD_BIN.
+# Environment: IMAGES (1000), SWEEP_IMAGES (200), PURIFIED_IMAGES (200), DETECTOR_IMAGES (500),
+# EOT (10), VAEGUARD_BIN.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 VG=${VAEGUARD_BIN:-.build/release/vaeguard}
@@ -18,6 +20,7 @@ IMAGES=${IMAGES:-1000}
 SWEEP_IMAGES=${SWEEP_IMAGES:-200}
 PURIFIED_IMAGES=${PURIFIED_IMAGES:-200}
 EOT=${EOT:-10}
+DETECTOR_IMAGES=${DETECTOR_IMAGES:-500}
 CIFAR=${CLASSIFIER:-runs/cifar10-robust/cifar10-robust.json}
 mkdir -p runs/strong
 
@@ -46,6 +49,12 @@ for step in "${steps[@]}"; do
     # The classifier and the reconstruction-error flag attacked together (docs/ROBUSTNESS.md).
     cifar10-robust-detector) run $step --dataset cifar10 --classifier "$CIFAR" --suite detector --eps 0.0313725 \
                                --defenses vae --pgd-steps 40 --eot "$EOT" --images "$PURIFIED_IMAGES" ;;
+    # MNIST as served by default (the shipped classifier behind the VAE, with its flag) and the
+    # robust MNIST model behind the same VAE: how many adversarial images pass both.
+    mnist-detector)          run $step --dataset mnist --classifier models/mnist-classifier.json --suite detector \
+                               --eps 0.1,0.2,0.3 --defenses vae --pgd-steps 40 --eot "$EOT" --images "$DETECTOR_IMAGES" ;;
+    mnist-robust-detector)   run $step --dataset mnist --classifier models/mnist-robust.json --suite detector \
+                               --eps 0.1,0.2,0.3 --defenses vae --pgd-steps 40 --eot "$EOT" --images "$DETECTOR_IMAGES" ;;
     *) echo "unknown step $step" >&2; exit 2 ;;
   esac
 done
