@@ -158,6 +158,7 @@ public struct DetectionReport: Sendable, Codable {
 /// Thresholds come from the calibration images only; false alarms and detection are measured
 /// on the test images, so the threshold is not fitted to the images it is judged on.
 public struct DetectionEvaluator: Sendable {
+    /// The defended model; its `threshold(for:)` is the deployed flag, the "configured" column.
     public let model: DefendedModel
     public let dataset: String
     public let calibration: Tensor
@@ -167,7 +168,6 @@ public struct DetectionEvaluator: Sendable {
     public let defenses: [DefenseSpec]
     public let settings: AttackSettings
     public let seed: UInt64
-    public let configuredThreshold: Float
     public var batchSize: Int
     public var workers: Int
     /// Called with a line of progress text.
@@ -175,7 +175,7 @@ public struct DetectionEvaluator: Sendable {
 
     public init(model: DefendedModel, dataset: String, calibration: Tensor, test: Tensor, attacks: [AttackKind],
                 epsilons: [AttackKind: [Float]], defenses: [DefenseSpec], settings: AttackSettings, seed: UInt64,
-                configuredThreshold: Float, batchSize: Int = 100, workers: Int = 1) {
+                batchSize: Int = 100, workers: Int = 1) {
         self.model = model
         self.dataset = dataset
         self.calibration = calibration
@@ -185,7 +185,6 @@ public struct DetectionEvaluator: Sendable {
         self.defenses = defenses
         self.settings = settings
         self.seed = seed
-        self.configuredThreshold = configuredThreshold
         self.batchSize = max(1, batchSize)
         self.workers = max(1, workers)
     }
@@ -217,6 +216,7 @@ public struct DetectionEvaluator: Sendable {
             let clean = try scores(test, defense: d, salt: "clean")
             let t1 = DetectionStatistics.threshold(clean: train, falseAlarmRate: 0.01)
             let t5 = DetectionStatistics.threshold(clean: train, falseAlarmRate: 0.05)
+            let configuredThreshold = model.threshold(for: d.options.purifier)
             calibrations.append(DetectionCalibration(defense: d.name, calibrationImages: train.count, threshold1: Double(t1),
                                                      threshold5: Double(t5), configuredThreshold: Double(configuredThreshold)))
             func row(_ set: String, _ eps: Float?, _ s: [Float], success: Double?, fooled: [Bool]?) -> DetectionRow {

@@ -45,6 +45,14 @@ public final class DefendedModel: Sendable {
     /// The flagging threshold for scores from `purifier`.
     public func threshold(for purifier: PurifierKind) -> Float { purifierThresholds[purifier] ?? threshold }
 
+    /// The same model flagging at other thresholds: the evaluation loads models without any and
+    /// applies the deployed configuration's when it measures the flag.
+    public func withThresholds(_ threshold: Float, purifierThresholds: [PurifierKind: Float] = [:]) -> DefendedModel {
+        DefendedModel(name: name, version: version, labels: labels, classifier: classifier, vae: vae, patchVAE: patchVAE,
+                      threshold: threshold, purifierThresholds: purifierThresholds, smoothingSigma: smoothingSigma,
+                      robustness: robustness, certification: certification)
+    }
+
     /// `[H, W, C]` the classifier takes.
     public var inputShape: [Int] { classifier.inputShape }
 

@@ -68,7 +68,7 @@ struct EvaluateGrid: ParsableCommand {
     @Option(help: "Parallel workers over mini-batches (default: all cores; the engine then runs one thread per worker). Batches are at most --batch-size images, as many as give every worker the same share.")
     var workers: Int?
     @Option(help: "detector (--suite detector): weight λ of the score penalty, CE − λ·max(0, score/τ − 0.9).") var detectorWeight: Float = 10
-    @Option(help: "strong: AutoAttack-style suite (APGD-CE, APGD-DLR, targeted APGD-DLR, Square) with the per-image worst case, instead of the grid; detector: PGD (--pgd-steps, --eot) on the classifier and the reconstruction-error flag together (VAE defenses, threshold from --detection-threshold or --config). Both need --eps as a list.")
+    @Option(help: "strong: AutoAttack-style suite (APGD-CE, APGD-DLR, targeted APGD-DLR, Square) with the per-image worst case, instead of the grid; detector: PGD (--pgd-steps, --eot) on the classifier and the reconstruction-error flag together (VAE defenses, each flagged at its threshold in --config, or --detection-threshold). Both need --eps as a list.")
     var suite: String?
     @Option(help: "--suite strong: attacks, comma-separated (apgd-ce, apgd-dlr, apgd-t, square).") var suiteAttacks: String = "apgd-ce,apgd-dlr,apgd-t,square"
     @Option(help: "--suite strong: APGD iterations.") var apgdIterations: Int = 100
@@ -83,7 +83,7 @@ struct EvaluateGrid: ParsableCommand {
     @Flag(help: "Measure the reconstruction-error detector instead of accuracy (docs/DETECTION.md).") var detection = false
     @Option(help: "--detection: purifiers to score with.") var detectionDefenses: String = "vae,vae:mean"
     @Option(help: "--detection: clean TRAINING images to calibrate thresholds on (default: --images).") var calibrationImages: Int?
-    @Option(help: "--detection: the configured threshold to report (default: from --config).") var detectionThreshold: Float?
+    @Option(help: "--detection, --suite detector: the flag threshold for every purifier (default: the model's per-purifier thresholds in --config).") var detectionThreshold: Float?
     @Option(help: "--detection: service configuration holding the model's threshold.") var config: String = "config/vaeguard.json"
 
     func run() throws {
@@ -200,11 +200,11 @@ struct EvaluateGrid: ParsableCommand {
             if specs.contains(where: { $0.kind == .vae }) && model.defended.vae == nil { throw ValidationError("a vae defense needs --vae") }
             if specs.contains(where: { $0.kind == .patchVAE }) && model.defended.patchVAE == nil { throw ValidationError("a patch-vae defense needs --patch-vae") }
             guard pgdSteps >= 1, eot >= 1 else { throw ValidationError("--pgd-steps and --eot must be ≥ 1") }
-            let (threshold, source) = EvaluateDetection.configuredThreshold(dataset: kind.rawValue, explicit: detectionThreshold,
-                                                                            configPath: config)
+            let (defended, source) = EvaluateDetection.deployed(model, dataset: kind.rawValue, explicit: detectionThreshold,
+                                                                configPath: config)
             let test = try kind.load(root: try DatasetKind.locateRoot(explicit: datasets), split: .test)
             let (x, y) = test.batch(Array(0..<min(images, test.count)))
-            try EvaluateDetectorAttack.run(model: model, images: x, labels: y, epsilons: values, defenses: specs, threshold: threshold,
+            try EvaluateDetectorAttack.run(defended: defended, images: x, labels: y, epsilons: values, defenses: specs,
                                            thresholdSource: source, steps: pgdSteps, weight: detectorWeight, eot: eot,
                                            output: URL(fileURLWithPath: output), batchSize: batchSize, workers: workers)
             return

@@ -3,6 +3,7 @@ import Foundation
 import Datasets
 import Attacks
 import Evaluation
+import Purification
 import Service
 
 /// `vaeguard evaluate --detection`: measures the reconstruction-error detector and calibrates
@@ -27,16 +28,24 @@ enum EvaluateDetection {
         var workers: Int
     }
 
-    /// The configured threshold of the model named like the dataset: `--threshold`, else the
-    /// configuration file (if present), else the built-in default.
-    static func configuredThreshold(dataset: String, explicit: Float?, configPath: String) -> (Float, String) {
-        if let explicit { return (explicit, "--detection-threshold") }
+    /// The flag thresholds deployed for the model named like the dataset, per purifier (the patch
+    /// VAE's scores live on another scale): `--detection-threshold` for every purifier, else the
+    /// configuration file's entry (if present), else the built-in default's.
+    static func configuredThresholds(dataset: String, explicit: Float?, configPath: String)
+        -> (threshold: Float, purifierThresholds: [PurifierKind: Float], source: String) {
+        if let explicit { return (explicit, [:], "--detection-threshold, every purifier") }
         if FileManager.default.fileExists(atPath: configPath), let cfg = try? ServiceConfiguration.load(path: configPath),
            let e = cfg.models.entries.first(where: { $0.name == dataset }) {
-            return (e.threshold, configPath)
+            return (e.threshold, e.spec?.purifierThresholds ?? [:], configPath)
         }
         let e = ServiceConfiguration().models.entries.first { $0.name == dataset }
-        return (e?.threshold ?? .infinity, "built-in default")
+        return (e?.threshold ?? .infinity, e?.spec?.purifierThresholds ?? [:], "built-in default")
+    }
+
+    /// The evaluation's model flagging as deployed (`configuredThresholds`), and where that came from.
+    static func deployed(_ model: EvaluationModels, dataset: String, explicit: Float?, configPath: String) -> (DefendedModel, String) {
+        let t = configuredThresholds(dataset: dataset, explicit: explicit, configPath: configPath)
+        return (model.defended.withThresholds(t.threshold, purifierThresholds: t.purifierThresholds), t.source)
     }
 
     static func run(_ r: Request) throws {
@@ -45,13 +54,14 @@ enum EvaluateDetection {
         let n = min(r.images, test.count), m = min(r.calibrationImages, train.count)
         let calibration = train.batch(Array(0..<m)).images
         let testImages = test.batch(Array(0..<n)).images
-        let (threshold, source) = configuredThreshold(dataset: r.kind.rawValue, explicit: r.threshold, configPath: r.configPath)
+        let (model, source) = deployed(r.model, dataset: r.kind.rawValue, explicit: r.threshold, configPath: r.configPath)
         print("detection: calibrating on the first \(m) TRAINING images (clean); false alarms and detection on the first \(n) TEST images")
-        print(String(format: "configured threshold %.5g (%@); purifiers: %@", threshold, source,
-                     r.defenses.map(\.name).joined(separator: ", ")))
-        var evaluator = DetectionEvaluator(model: r.model.defended, dataset: r.kind.rawValue, calibration: calibration, test: testImages,
+        print("configured thresholds (\(source)): " + r.defenses.map {
+            String(format: "%@ %.5g", $0.name, model.threshold(for: $0.options.purifier))
+        }.joined(separator: ", "))
+        var evaluator = DetectionEvaluator(model: model, dataset: r.kind.rawValue, calibration: calibration, test: testImages,
                                            attacks: r.attacks, epsilons: r.epsilons, defenses: r.defenses, settings: r.settings,
-                                           seed: r.seed, configuredThreshold: threshold, batchSize: r.batchSize, workers: r.workers)
+                                           seed: r.seed, batchSize: r.batchSize, workers: r.workers)
         evaluator.log = { print($0) }
         let start = Date()
         let (report, scores) = try evaluator.run()

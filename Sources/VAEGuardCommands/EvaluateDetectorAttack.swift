@@ -4,6 +4,7 @@ import Engine
 import Datasets
 import Attacks
 import Evaluation
+import Purification
 import ArgumentParser
 
 /// `vaeguard evaluate --suite detector`: the classifier and the reconstruction-error flag
@@ -21,15 +22,17 @@ enum EvaluateDetectorAttack {
         var seconds: Double
     }
 
-    static func run(model: EvaluationModels, images: Tensor, labels: [Int], epsilons: [Float], defenses: [DefenseSpec],
-                    threshold: Float, thresholdSource: String, steps: Int, weight: Float, eot: Int, output: URL,
+    /// `defended` flags at its deployed thresholds (`EvaluateDetection.deployed`), each purifier at its own.
+    static func run(defended: DefendedModel, images: Tensor, labels: [Int], epsilons: [Float], defenses: [DefenseSpec],
+                    thresholdSource: String, steps: Int, weight: Float, eot: Int, output: URL,
                     batchSize: Int, workers: Int) throws {
-        let defended = model.defended
         let n = labels.count
-        print(String(format: "detector attack: PGD-%d on CE − %g·max(0, score/τ − 0.9), τ = %.5g (%@), EOT %d, %d images",
-                     steps, weight, threshold, thresholdSource, eot, n))
+        print(String(format: "detector attack: PGD-%d on CE − %g·max(0, score/τ − 0.9), τ the flag threshold (%@), EOT %d, %d images",
+                     steps, weight, thresholdSource, eot, n))
         var cells: [Cell] = []
         for d in defenses {
+            let threshold = defended.threshold(for: d.options.purifier)
+            print(String(format: "%@: τ = %.5g", d.name, threshold))
             let target = try DetectorAwareTarget(model: defended, options: d.options, threshold: threshold, weight: weight,
                                                  eotSamples: eot)
             var rng = RandomSource(seed: 1)

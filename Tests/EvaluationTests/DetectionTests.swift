@@ -51,13 +51,15 @@ struct DetectionTests {
     @Test func evaluation_runsEndToEnd_andWritesResults() throws {
         let calibration = TinyModels.dataset(count: 12, seed: 21).images
         let test = TinyModels.dataset(count: 9, seed: 22).images
+        // Deployed as the service does: one threshold, and the whole-image VAE's own.
         let model = TinyModels.defended(classifier: try TinyModels.templateClassifier(), vae: try TinyModels.smoothVAE())
+            .withThresholds(0.5, purifierThresholds: [.vae: 0.05])
         var settings = AttackSettings()
         settings.pgdSteps = 5
         func evaluator(workers: Int) throws -> DetectionEvaluator {
             DetectionEvaluator(model: model, dataset: "tiny", calibration: calibration, test: test, attacks: [.fgsm, .pgd],
                                epsilons: [.fgsm: [0.3], .pgd: [0.05, 0.3]], defenses: try DefenseSpec.parseList("vae,vae:mean"),
-                               settings: settings, seed: 1, configuredThreshold: 0.05, batchSize: 4, workers: workers)
+                               settings: settings, seed: 1, batchSize: 4, workers: workers)
         }
         let (report, scores) = try evaluator(workers: 2).run()
         // 2 purifiers × (clean-train, clean-test, fgsm 0.3, pgd 0.05, pgd 0.3).
