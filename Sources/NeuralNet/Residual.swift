@@ -33,49 +33,20 @@ public final class Residual: Layer {
         return b
     }
 
+    /// Body then shortcut through `LayerChain`, so a block fuses as a `Sequential` does.
     public func forward(_ x: Tensor, context: inout ForwardContext) -> (output: Tensor, cache: LayerCache) {
         var children: [LayerCache] = []
-        var y = Self.run(body, x, context: &context, caches: &children)
-        let s = Self.run(shortcut, x, context: &context, caches: &children)
+        var y = LayerChain.forward(body, x, context: &context, caches: &children)
+        let s = LayerChain.forward(shortcut, x, context: &context, caches: &children)
         y.add(s)
         var cache = LayerCache.empty
         if context.recordsCache { cache.children = children }
         return (y, cache)
     }
 
-    /// Runs a chain, one cache per layer; a convolution followed by `Subsample2` runs as one
-    /// stride-2 convolution (the downsampling blocks), with `Subsample2.fusedCache` for the
-    /// subsampling, so `backward` walks the same per-layer caches.
-    static func run(_ layers: [any Layer], _ x: Tensor, context: inout ForwardContext, caches: inout [LayerCache]) -> Tensor {
-        var h = x
-        var i = 0
-        while i < layers.count {
-            if let conv = layers[i] as? Conv2D, i + 1 < layers.count, layers[i + 1] is Subsample2 {
-                let (out, cache) = conv.forward(h, stride: 2, context: &context)
-                caches.append(cache)
-                caches.append(Subsample2.fusedCache)
-                h = out
-                i += 2
-                continue
-            }
-            let (out, cache) = layers[i].forward(h, context: &context)
-            caches.append(cache)
-            h = out
-            i += 1
-        }
-        return h
-    }
-
     public func backward(_ dy: Tensor, cache: LayerCache, gradients: GradientStore?) -> Tensor {
-        var g = dy
-        for (layer, c) in zip(body, cache.children.prefix(body.count)).reversed() {
-            g = layer.backward(g, cache: c, gradients: gradients)
-        }
-        var gs = dy
-        for (layer, c) in zip(shortcut, cache.children.dropFirst(body.count)).reversed() {
-            gs = layer.backward(gs, cache: c, gradients: gradients)
-        }
-        g.add(gs)
+        var g = LayerChain.backward(body, caches: cache.children.prefix(body.count), dy, gradients: gradients)
+        g.add(LayerChain.backward(shortcut, caches: cache.children.dropFirst(body.count), dy, gradients: gradients))
         return g
     }
 }
@@ -161,7 +132,7 @@ public final class Subsample2: Layer {
     }
 
     /// The cache of a subsampling already done by the convolution before it (stride 2, see
-    /// `Residual.run`): `backward` passes the gradient through, the convolution's backward takes it.
+    /// `LayerChain.forward`): `backward` passes the gradient through, the convolution's backward takes it.
     static let fusedCache = LayerCache(indices: [1])
 
     public func backward(_ dy: Tensor, cache: LayerCache, gradients: GradientStore?) -> Tensor {

@@ -34,51 +34,11 @@ public final class Sequential: Sendable {
     public var parameters: [Parameter] { layers.flatMap(\.parameters) }
     public var buffers: [Parameter] { layers.flatMap(\.buffers) }
 
+    /// The output and one cache per layer (`LayerChain`, which fuses what the engine can).
     public func forward(_ x: Tensor, context: inout ForwardContext) -> (output: Tensor, caches: [LayerCache]) {
-        var h = x
         var caches: [LayerCache] = []
-        caches.reserveCapacity(layers.count)
-        var i = 0
-        while i < layers.count {
-            // A convolution followed by ReLU or sigmoid runs as one layer (bias and activation
-            // applied to each GEMM block in cache). At inference without caches a batch norm
-            // before the activation (a fixed per-channel affine map then) and a max pooling after
-            // it join too. The caches are those of the separate layers.
-            if let conv = layers[i] as? any ActivationFusing {
-                let inference = !context.training && !context.recordsCache
-                var next = i + 1
-                var epilogue = ConvEpilogue()
-                if inference, next < layers.count, let norm = layers[next] as? BatchNorm {
-                    epilogue.affine = norm.inferenceAffine
-                    next += 1
-                }
-                let activation = next < layers.count ? layers[next] as? any FusableActivation : nil
-                if let activation {
-                    epilogue.activation = activation.fused
-                    next += 1
-                }
-                if inference, next < layers.count, layers[next] is MaxPool2, conv.canPool(inputShape: h.shape) {
-                    epilogue.pool = true
-                    next += 1
-                }
-                if next > i + 1 {
-                    let (y, cache) = conv.forward(h, fusing: epilogue, context: &context)
-                    caches.append(cache)
-                    if epilogue.affine != nil { caches.append(.empty) }
-                    // Not pooled here: pooling is only fused without caches.
-                    if let activation { caches.append(activation.cache(forOutput: y, context: context)) }
-                    if epilogue.pool { caches.append(.empty) }
-                    h = y
-                    i = next
-                    continue
-                }
-            }
-            let (y, cache) = layers[i].forward(h, context: &context)
-            caches.append(cache)
-            h = y
-            i += 1
-        }
-        return (h, caches)
+        let y = LayerChain.forward(layers, x, context: &context, caches: &caches)
+        return (y, caches)
     }
 
     /// Inference without caches.
@@ -91,10 +51,6 @@ public final class Sequential: Sendable {
 
     /// Backpropagates `gradOutput`; returns the input gradient.
     public func backward(_ gradOutput: Tensor, caches: [LayerCache], gradients: GradientStore?) -> Tensor {
-        var g = gradOutput
-        for (layer, cache) in zip(layers, caches).reversed() {
-            g = layer.backward(g, cache: cache, gradients: gradients)
-        }
-        return g
+        LayerChain.backward(layers, caches: caches, gradOutput, gradients: gradients)
     }
 }

@@ -5,8 +5,8 @@ import TestSupport
 
 /// A small pre-activation ResNet (the shape of preact18: stem conv, identity block, downsampling
 /// block with a projection shortcut, BN-ReLU head) through `Sequential.forward`/`backward`, whose
-/// residual blocks run conv + subsample2 as stride-2 convolutions and split batch norm over the
-/// cores, against a layer-by-layer reference walk on one core that runs every layer on its own.
+/// residual blocks run conv + subsample2 as stride-2 convolutions, fuse batch norm and ReLU into
+/// the convolution at inference and split batch norm over the cores, against a layer-by-layer reference walk on one core that runs every layer on its own.
 /// The logits, the input gradient and every parameter gradient agree to float rounding.
 @Suite("Fused network equals the layer-by-layer reference", .computeBound)
 struct FusedNetworkEquivalenceTests {
@@ -62,6 +62,28 @@ struct FusedNetworkEquivalenceTests {
             let grads = GradientStore()
             let dx = model.backward(grad, caches: caches, gradients: grads)
             return [logits, dx] + model.parameters.map { grads.gradient(for: $0)! } + model.buffers.map(\.value)
+        }
+    }
+
+    /// Inference without caches, where batch norm and ReLU inside the residual blocks join the
+    /// convolution before them (after a training pass, so the running statistics are not the
+    /// identity).
+    @Test func fusedInference_matchesTheReferenceWalk() throws {
+        let model = try Sequential(inputShape: [16, 16, 3], specs: Self.specs, prefix: "m", seed: 3)
+        let x = GradientCheck.randomTensor([24, 16, 16, 3], seed: 4, range: 0...1)
+        var train = ForwardContext(training: true, rng: RandomSource(seed: 1), recordsCache: false)
+        _ = model(x, context: &train)
+        let reference: Tensor = ComputeSettings.$current.withValue(ComputeSettings(parallelism: 1)) {
+            var context = ForwardContext(training: false, rng: RandomSource(seed: 1), recordsCache: false)
+            return Self.reference(model.layers, x, context: &context).0
+        }
+        for cores in [1, 2, 3] {
+            let fused: Tensor = ComputeSettings.$current.withValue(ComputeSettings(parallelism: cores)) {
+                var context = ForwardContext(training: false, rng: RandomSource(seed: 1), recordsCache: false)
+                return model(x, context: &context)
+            }
+            #expect(fused.shape == reference.shape)
+            #expect(Self.maxDifference(fused, reference) < 1e-4, "\(cores) cores")
         }
     }
 
