@@ -84,7 +84,9 @@ def card(path):
             for c in (c for c in arch["certification"] if tuple(c["radii"]) == radii):
                 lines.append(f"| {c['sigma']:g} | {c['denoiser']} | {c['n']:,} | {c['n0']:,} | {c['alpha']:g} | {c['images']} | "
                              f"{c['abstained']} | " + " | ".join(f"{a*100:.1f} %" for a in c["certifiedAccuracy"]) + " |")
-        lines += [""] + [f"Command: `{c['command']}`" for c in arch["certification"]]
+        commands = [c["command"] for c in arch["certification"]]
+        lines += ["", f"Command: `{commands[0]}`"] if len(commands) == 1 else \
+                 ["", "Commands, in the order of the rows:", ""] + [f"- `{c}`" for c in commands]
     return "\n".join(lines) + "\n"
 
 paths = sys.argv[1:] or sorted(p for p in glob.glob("models/*.json"))

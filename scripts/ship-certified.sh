@@ -4,7 +4,8 @@
 # runs/noise/<dataset>-classifier-noise-<σ>.{json,safetensors,curve.csv} to models/ under the new
 # name (the weights bit-identical; only `name` and `weights` change in the JSON, and
 # `trained_as` keeps the old name) and records the run runs/certify/<dataset>-noise-<σ> in the
-# model file (scripts/record-certification.py), which GET /v1/models and docs/MODELS.md show.
+# model file (scripts/record-certification.py), which GET /v1/models and docs/MODELS.md show,
+# with runs/certify/<dataset>-noise-<σ>-n100k (100 images at n = 100,000) where it exists.
 #
 #   scripts/ship-certified.sh <dataset>-noise-<σ> ...     e.g. mnist-noise-0.5 cifar10-noise-0.25
 #
@@ -37,6 +38,8 @@ model["name"], model["weights"] = name, name + ".safetensors"
 model.pop("certification", None)   # claims are for the run below only
 model_file.save(target, model)
 EOF
-  python3 scripts/record-certification.py "models/$name.json" "$cert"
-  echo "shipped $src as models/$name (σ = $s, certification from $cert)"
+  # The 100-image n = 100,000 run of the same model, where it has been run, is a second claim.
+  runs=("$cert"); [ -f "$cert-n100k/summary.csv" ] && runs+=("$cert-n100k")
+  python3 scripts/record-certification.py "models/$name.json" "${runs[@]}"
+  echo "shipped $src as models/$name (σ = $s, certification from ${runs[*]})"
 done
